@@ -1,0 +1,72 @@
+"""The progress protocol of uberjob 1.0: ``ProgressObserver`` and ``Progress``.
+
+The engine's owner thread is the only caller of an observer's ``increment_*`` methods during a
+run, but 1.0 documented the last three as thread-safe and custom observers may rely on calling
+them from elsewhere, so every built-in observer keeps them thread-safe.
+
+``tick()`` is an addition of uberjob 2: the owner thread calls it on every turn of its loop (at
+least every ~0.1 s) so that views can redraw on their own throttle from one thread, instead of
+each view running a timer thread of its own. It is not abstract: 1.0 observers need not have it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+__all__ = ["Progress", "ProgressObserver"]
+
+
+class ProgressObserver(ABC):
+    """The abstract base class for all progress observers."""
+
+    @abstractmethod
+    def __enter__(self):
+        """Start observing progress."""
+
+    @abstractmethod
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        """Stop observing progress; ``exc_type`` tells how the run ended."""
+
+    @abstractmethod
+    def increment_total(self, *, section: str, scope: tuple, amount: int):
+        """Increment the number of entries in this section and scope by ``amount``."""
+
+    @abstractmethod
+    def increment_running(self, *, section: str, scope: tuple):
+        """Increment the number of running entries in this section and scope. Thread-safe."""
+
+    @abstractmethod
+    def increment_completed(self, *, section: str, scope: tuple):
+        """Increment the number of completed entries in this section and scope. Thread-safe."""
+
+    @abstractmethod
+    def increment_failed(self, *, section: str, scope: tuple, exception: BaseException):
+        """Increment the number of failed entries in this section and scope. Thread-safe."""
+
+    def tick(self) -> None:  # noqa: B027 - an optional hook, deliberately not abstract
+        """Called often by the run's owner thread; views redraw here on their own throttle."""
+
+
+class Progress:
+    """A factory of :class:`ProgressObserver`, one per run.
+
+    :param create_observer: A callable that takes no arguments and returns a new observer.
+    """
+
+    __slots__ = ("_create_observer",)
+
+    def __init__(self, create_observer: Callable[[], ProgressObserver]):
+        if not callable(create_observer):
+            raise TypeError(
+                f"create_observer must be callable; got {type(create_observer).__name__}."
+            )
+        self._create_observer = create_observer
+
+    def observer(self) -> ProgressObserver:
+        """Create a new observer for one run."""
+        return self._create_observer()
+
+    def __repr__(self) -> str:
+        name = getattr(self._create_observer, "__qualname__", repr(self._create_observer))
+        return f"Progress({name})"
