@@ -1,0 +1,195 @@
+"""The failures of a run: what is kept of each exception, and how failures are grouped.
+
+Memory stays bounded however many calls fail: a failure is reduced to text at once (the exception
+itself would pin its frames and their locals), groups are capped at ``max_group_keys`` (further
+failures land in one overflow group per section), and only the first ``max_instances`` failures
+keep their traceback text; beyond that only counts grow.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import NamedTuple
+
+__all__ = [
+    "MAX_MESSAGE_CHARS",
+    "MAX_TRACEBACK_CHARS",
+    "FailureLog",
+    "FailureText",
+    "describe_failure",
+    "exception_type_name",
+]
+
+MAX_MESSAGE_CHARS = 1000
+# A RecursionError or a huge repr can make a traceback megabytes long; keep its head and its
+# tail (where the error is) so that memory stays bounded by max_instances x this.
+MAX_TRACEBACK_CHARS = 20_000
+_SYMBOLIC_MARKER = "Symbolic traceback"
+
+
+class FailureText(NamedTuple):
+    """What the model keeps of one failure: text only, never the exception (it pins frames)."""
+
+    type: str
+    message: str
+    traceback: str | None  # None when the model no longer keeps instances
+    symbolic: str
+
+
+def exception_type_name(exception: BaseException) -> str:
+    """The qualified type name; builtins bare (``ValueError``, ``mypkg.errors.BadThing``)."""
+    cls = type(exception)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def describe_failure(exception: BaseException, *, with_traceback: bool) -> FailureText:
+    """Describe the user's exception behind ``exception``.
+
+    An uberjob ``CallError`` (recognised by its ``call`` attribute and a ``__cause__``) wraps the
+    user's exception: that cause gives the type, message and runtime traceback, and the
+    ``CallError``'s own message gives the symbolic traceback (where the call was planned).
+    """
+    original, symbolic = exception, ""
+    if hasattr(exception, "call") and exception.__cause__ is not None:
+        original = exception.__cause__
+        own_text = _safe_str(exception)
+        start = own_text.find(_SYMBOLIC_MARKER)
+        symbolic = own_text[start:].rstrip() if start >= 0 else ""
+    runtime = None
+    if with_traceback:
+        try:
+            runtime = "".join(traceback.format_exception(original)).rstrip()
+        except Exception as error:  # a hostile __str__ must not break progress reporting
+            runtime = f"(traceback unavailable: {type(error).__name__})"
+        runtime = _cut_middle(runtime, MAX_TRACEBACK_CHARS)
+    message = _safe_str(original)[:MAX_MESSAGE_CHARS]
+    return FailureText(exception_type_name(original), message, runtime, symbolic)
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception as error:
+        return f"(str() raised {type(error).__name__})"
+
+
+def _cut_middle(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head, tail = limit // 4, limit - limit // 4
+    omitted = len(text) - head - tail
+    return f"{text[:head]}\n... ({omitted} characters omitted) ...\n{text[-tail:]}"
+
+
+class _Group:
+    """Failures that share (section, scope, type, message)."""
+
+    __slots__ = (
+        "count",
+        "first",
+        "id",
+        "instances",
+        "last",
+        "message",
+        "node",
+        "scope",
+        "section",
+        "type",
+    )
+
+    def __init__(
+        self,
+        id: int,
+        section: str,
+        node: int,
+        scope: list[str],
+        type: str,
+        message: str,
+        elapsed: float,
+    ):
+        self.id = id
+        self.section = section
+        self.node = node
+        self.scope = scope
+        self.type = type
+        self.message = message
+        self.count = 0
+        self.first = self.last = elapsed
+        self.instances: list[int] = []
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "section": self.section,
+            "node": self.node,
+            "scope": self.scope,
+            "type": self.type,
+            "message": self.message,
+            "count": self.count,
+            "first": self.first,
+            "last": self.last,
+            "instances": self.instances.copy(),
+        }
+
+
+class FailureLog:
+    """The failures of a run, grouped, with a bounded number of groups and kept instances."""
+
+    OVERFLOW_TYPE = "(other)"
+
+    def __init__(self, *, max_instances: int, max_group_keys: int):
+        self.max_instances = max_instances
+        self.max_group_keys = max_group_keys
+        self.count = 0
+        self.groups: list[_Group] = []  # indexed by group id
+        self.instances: list[dict] = []  # indexed by instance id
+        self._by_key: dict[tuple, _Group] = {}
+        self._distinct = 0  # groups created for a real key (overflow groups not counted)
+
+    @property
+    def instances_full(self) -> bool:
+        return len(self.instances) >= self.max_instances
+
+    def add(self, sec, row: int, failure: FailureText, elapsed: float) -> None:
+        elapsed = round(elapsed, 3)
+        key = (sec.key, row, failure.type, failure.message)
+        group = self._by_key.get(key)
+        if group is None:
+            if self._distinct < self.max_group_keys:
+                self._distinct += 1
+                group = self._new_group(
+                    key, sec.key, row, sec.path(row), failure.type, failure.message, elapsed
+                )
+            else:
+                group = self._overflow_group(sec, elapsed)
+        group.count += 1
+        group.last = elapsed
+        self.count += 1
+        if failure.traceback is not None and not self.instances_full:
+            instance_id = len(self.instances)
+            group.instances.append(instance_id)
+            self.instances.append(
+                {
+                    "id": instance_id,
+                    "group": group.id,
+                    "time": elapsed,
+                    "traceback": failure.traceback,
+                    "symbolic": failure.symbolic,
+                }
+            )
+
+    def _overflow_group(self, sec, elapsed: float) -> _Group:
+        key = (sec.key, None, self.OVERFLOW_TYPE, None)
+        group = self._by_key.get(key)
+        if group is None:
+            message = f"failures beyond the first {self.max_group_keys} distinct groups"
+            group = self._new_group(key, sec.key, 0, [], self.OVERFLOW_TYPE, message, elapsed)
+        return group
+
+    def _new_group(self, key: tuple, *fields) -> _Group:
+        group = _Group(len(self.groups), *fields)
+        self.groups.append(group)
+        self._by_key[key] = group
+        return group

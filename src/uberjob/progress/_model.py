@@ -1,0 +1,309 @@
+"""``ProgressModel``: the one pure, thread-safe model of a run's progress.
+
+Every view (console, HTML report, widget) observes a run through a model and draws its
+*snapshot* (a JSON-able dict, see ``docs/snapshot-schema.md``) on its own schedule.
+
+Cost model. Each event does O(1) work under one lock: it bumps the counters of its own leaf row
+only. Roll-ups over the scope tree happen at snapshot time, in O(rows + groups).
+
+Uniform-share profiling. Elapsed time is split evenly among the calls running at each moment.
+Instead of touching every running scope on every event, the model keeps the running integral
+``I(t) = ∫ dt / running_count(t)`` over all running calls of the run. A row remembers the value of
+``I`` when its own running count last changed; when the count changes again it settles
+``time += (I_now - I_then) * count``. A snapshot settles lazily without changing any state.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable
+
+from uberjob.progress._failures import FailureLog, describe_failure
+from uberjob.progress._observer import ProgressObserver
+
+__all__ = ["SCHEMA_VERSION", "SECTION_TITLES", "ProgressModel"]
+
+SCHEMA_VERSION = 1
+SECTION_TITLES = {"stale": "Determining stale value stores", "run": "Running graph"}
+_FINAL_STATES = frozenset({"done", "failed", "interrupted", "stopped"})
+
+
+class _Section:
+    """One section's scope tree as parallel lists indexed by row (row 0 is the root)."""
+
+    __slots__ = (
+        "children",
+        "completed",
+        "failed",
+        "key",
+        "marks",
+        "names",
+        "parents",
+        "running",
+        "times",
+        "title",
+        "total",
+    )
+
+    def __init__(self, key: str):
+        self.key = key
+        self.title = SECTION_TITLES.get(key, key)
+        self.parents = [-1]
+        self.names = [self.title]
+        # The row's *own* counters (not rolled up): only leaves of some scope have non-zero ones.
+        self.total = [0]
+        self.completed = [0]
+        self.running = [0]
+        self.failed = [0]
+        self.times = [0.0]  # settled uniform-share seconds of the row's own calls
+        self.marks = [0.0]  # the integral I when the row's own running count last changed
+        self.children: dict[tuple[int, str], int] = {}
+
+    def row_of(self, scope: tuple) -> int:
+        """The row of ``scope``, creating it and its missing ancestors (first-seen order)."""
+        row = 0
+        for value in scope:
+            name = str(value)
+            child = self.children.get((row, name))
+            if child is None:
+                child = len(self.parents)
+                self.children[(row, name)] = child
+                self.parents.append(row)
+                self.names.append(name)
+                for counters in (self.total, self.completed, self.running, self.failed):
+                    counters.append(0)
+                self.times.append(0.0)
+                self.marks.append(0.0)
+            row = child
+        return row
+
+    def path(self, row: int) -> list[str]:
+        """The names from the root's child down to ``row``."""
+        names = []
+        while row > 0:
+            names.append(self.names[row])
+            row = self.parents[row]
+        return names[::-1]
+
+    def rows(self, integral_now: float) -> list[list]:
+        """Rolled-up rows ``[parent, name, total, completed, running, failed, time]``."""
+        parents = self.parents
+        total = self.total.copy()
+        completed = self.completed.copy()
+        running = self.running.copy()
+        failed = self.failed.copy()
+        times = [
+            acc + (integral_now - mark) * count if count else acc
+            for acc, mark, count in zip(self.times, self.marks, self.running, strict=True)
+        ]
+        # Parents precede children, so one backward pass rolls every subtree up.
+        for row in range(len(parents) - 1, 0, -1):
+            parent = parents[row]
+            total[parent] += total[row]
+            completed[parent] += completed[row]
+            running[parent] += running[row]
+            failed[parent] += failed[row]
+            times[parent] += times[row]
+        times = [round(t, 2) for t in times]
+        return [
+            list(row)
+            for row in zip(
+                parents, self.names, total, completed, running, failed, times, strict=True
+            )
+        ]
+
+
+class ProgressModel(ProgressObserver):
+    """The pure, thread-safe state of one run's progress; views draw its :meth:`snapshot`.
+
+    :param max_instances: How many failures keep their full traceback text.
+    :param max_group_keys: How many distinct failure groups are kept before further ones land in
+        a per-section overflow group.
+    :param max_groups: How many groups a snapshot lists (largest first).
+    :param clock: Returns monotonic seconds; injectable so tests can check the arithmetic.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_instances: int = 100,
+        max_group_keys: int = 1000,
+        max_groups: int = 100,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._max_groups = max_groups
+        self._failures = FailureLog(max_instances=max_instances, max_group_keys=max_group_keys)
+        self._sections: dict[str, _Section] = {}
+        # (section key, scope) -> (section, row): the O(1) path from an event to its leaf row.
+        self._leaves: dict[tuple[str, tuple], tuple[_Section, int]] = {}
+        self._state = "pending"
+        self._start: float | None = None
+        self._end: float | None = None
+        self._finished_calls = 0
+        self._running_calls = 0
+        self._integral = 0.0  # I(t) as of self._integral_time
+        self._integral_time = 0.0
+        self._version = 0
+
+    # ----- lifecycle -----
+
+    def __enter__(self):
+        with self._lock:
+            self._start = self._integral_time = self._clock()
+            self._state = "running"
+            self._version += 1
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        if exc_type is None:
+            state = "done"
+        elif issubclass(exc_type, KeyboardInterrupt):
+            state = "interrupted"
+        elif getattr(exc_type, "uberjob_stopped", False) is True:
+            state = "stopped"
+        else:
+            state = "failed"
+        self.finish(state)
+
+    def finish(self, state: str) -> None:
+        """End the run in ``state`` (done, failed, interrupted or stopped); the first call wins."""
+        if state not in _FINAL_STATES:
+            raise ValueError(f"state must be one of {sorted(_FINAL_STATES)}; got {state!r}.")
+        with self._lock:
+            if self._state in _FINAL_STATES:
+                return
+            now = self._clock()
+            self._advance_integral(now)
+            if self._start is None:
+                self._start = now
+            self._end = now
+            self._state = state
+            self._version += 1
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def version(self) -> int:
+        """Increments on every change; views redraw only when it moved."""
+        return self._version
+
+    # ----- events (thread-safe, O(1)) -----
+
+    def increment_total(self, *, section: str, scope: tuple, amount: int):
+        with self._lock:
+            sec, row = self._leaf(section, scope)
+            sec.total[row] += amount
+            self._version += 1
+
+    def increment_running(self, *, section: str, scope: tuple):
+        with self._lock:
+            sec, row = self._leaf(section, scope)
+            self._change_running(sec, row, +1)
+            self._version += 1
+
+    def increment_completed(self, *, section: str, scope: tuple):
+        with self._lock:
+            sec, row = self._leaf(section, scope)
+            if sec.running[row] > 0:
+                self._change_running(sec, row, -1)
+            sec.completed[row] += 1
+            self._finished_calls += 1
+            self._version += 1
+
+    def increment_failed(self, *, section: str, scope: tuple, exception: BaseException):
+        # Formatting text is the costly part; it happens outside the lock, and only while the
+        # model may still keep instances (a stale read of that bound is harmless).
+        failure = describe_failure(exception, with_traceback=not self._failures.instances_full)
+        with self._lock:
+            sec, row = self._leaf(section, scope)
+            if sec.running[row] > 0:
+                self._change_running(sec, row, -1)
+            sec.failed[row] += 1
+            self._finished_calls += 1
+            self._failures.add(sec, row, failure, self._elapsed(self._clock()))
+            self._version += 1
+
+    # ----- views -----
+
+    def snapshot(self) -> dict:
+        """The whole current picture as a JSON-able dict (``docs/snapshot-schema.md``)."""
+        with self._lock:
+            now = self._end if self._end is not None else self._clock()
+            integral_now = self._integral_at(now)
+            elapsed = self._elapsed(now)
+            sections = [
+                {"key": sec.key, "title": sec.title, "nodes": sec.rows(integral_now)}
+                for sec in self._ordered_sections()
+            ]
+            groups = self._failures.groups
+            listed = heapq.nsmallest(self._max_groups, groups, key=lambda g: (-g.count, g.id))
+            return {
+                "schema": SCHEMA_VERSION,
+                "state": self._state,
+                "elapsed": round(elapsed, 3),
+                "rate": round(self._finished_calls / elapsed, 1) if elapsed > 0 else 0.0,
+                "sections": sections,
+                "failures": {
+                    "count": self._failures.count,
+                    "groups": [group.to_json() for group in listed],
+                    "groups_omitted": len(groups) - len(listed),
+                    "instances_kept": len(self._failures.instances),
+                    "max_instances": self._failures.max_instances,
+                },
+            }
+
+    def instances(self, start: int = 0) -> list[dict]:
+        """The kept failure instances with ``id >= start`` (ids are dense from 0)."""
+        with self._lock:
+            return self._failures.instances[max(start, 0) :]
+
+    def group(self, group_id: int) -> dict:
+        """One failure group as listed in a snapshot, even when the snapshot omits it."""
+        with self._lock:
+            return self._failures.groups[group_id].to_json()
+
+    # ----- internals (callers hold the lock) -----
+
+    def _leaf(self, section: str, scope: tuple) -> tuple[_Section, int]:
+        leaf = self._leaves.get((section, scope))
+        if leaf is None:
+            sec = self._sections.get(section)
+            if sec is None:
+                sec = self._sections[section] = _Section(section)
+            leaf = self._leaves[(section, scope)] = (sec, sec.row_of(scope))
+        return leaf
+
+    def _change_running(self, sec: _Section, row: int, delta: int) -> None:
+        self._advance_integral(self._clock())
+        sec.times[row] += (self._integral - sec.marks[row]) * sec.running[row]
+        sec.marks[row] = self._integral
+        sec.running[row] += delta
+        self._running_calls += delta
+
+    def _advance_integral(self, now: float) -> None:
+        self._integral = self._integral_at(now)
+        self._integral_time = now
+
+    def _integral_at(self, now: float) -> float:
+        if self._running_calls and self._state == "running":
+            return self._integral + (now - self._integral_time) / self._running_calls
+        return self._integral
+
+    def _elapsed(self, now: float) -> float:
+        return 0.0 if self._start is None else max(now - self._start, 0.0)
+
+    def _ordered_sections(self) -> list[_Section]:
+        # "stale" first and only once it has work; "run" always; unknown sections after them.
+        ordered = []
+        stale = self._sections.get("stale")
+        if stale is not None and any(stale.total):
+            ordered.append(stale)
+        ordered.append(self._sections.get("run") or _Section("run"))
+        ordered += [s for key, s in self._sections.items() if key not in ("stale", "run")]
+        return ordered
