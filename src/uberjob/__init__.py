@@ -1,0 +1,23 @@
+"""uberjob: build symbolic call graphs and run them in parallel, with live progress.
+
+A drop-in successor of uberjob 1.0: the same public API, a faster engine, and a progress widget
+for Jupyter. See README.md for a tour.
+"""
+
+from uberjob import graph, progress
+from uberjob._errors import CallError, NotTransformedError, RunStopped
+from uberjob._plan import Plan
+from uberjob._run import run
+
+__version__ = "2.0.0.dev0"
+
+__all__ = [
+    "CallError",
+    "NotTransformedError",
+    "Plan",
+    "RunStopped",
+    "__version__",
+    "graph",
+    "progress",
+    "run",
+]

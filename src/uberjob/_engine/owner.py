@@ -1,0 +1,175 @@
+"""The owner loop: the one thread that owns a run's scheduling state.
+
+State (all owned by the thread that called ``run``):
+
+- ``waiting[i]``: unfinished predecessor edges of node ``i``; at 0 the node is ready.
+- ``uses[i]``: consumers that still have to read ``values[i]``; at 0 the value is released.
+- ``outstanding``: calls handed to the dispatcher that have not reported a terminal event.
+- errors so far, the first failed node, and whether the run is halted.
+
+Policy: ready calls go to the dispatcher at once, lowest index first (see compile.py); after the
+error limit is exceeded, or on a stop request, the run *halts*: nothing new starts, calls in
+flight finish, and the loop ends when nothing is outstanding. The loop waits on the event queue
+with a timeout, so Ctrl-C (or a kernel interrupt) is seen within a fraction of a second, and it
+calls the progress observer's ``tick()`` on each turn so views redraw from this one thread.
+
+Dispatchers (threads.py, executors.py) run the calls and report events ``(i << 3) | kind``.
+"""
+
+from __future__ import annotations
+
+import time
+from queue import Empty
+
+from uberjob._errors import RunStopped, chained_call_error
+
+__all__ = ["DISCARD", "DONE", "DONE_NEXT", "FAIL", "START", "Control", "run_owner_loop"]
+
+START, DONE, FAIL, DISCARD, DONE_NEXT = range(5)
+SHIFT = 3
+MASK = 7
+POLL_SECONDS = 0.1  # how long the owner blocks before checking for interrupts and stops
+TICK_SECONDS = 0.02  # how often, at most, the observer's tick() is called
+
+
+class Control:
+    """Flags the owner sets and workers read (a plain attribute read is atomic)."""
+
+    __slots__ = ("halt", "shutdown", "stop_requested")
+
+    def __init__(self):
+        self.halt = False  # no new call may start
+        self.shutdown = False  # idle workers exit
+        self.stop_requested = False  # set by another thread: stop scheduling, then RunStopped
+
+
+def run_owner_loop(compiled, dispatcher, *, observer, max_errors, control: Control, section="run"):
+    """Run ``compiled`` to the end through ``dispatcher``; return the output value.
+
+    Raises the first failure as ``CallError``, ``RunStopped`` after a stop request, and lets
+    ``KeyboardInterrupt`` through at once (after telling the dispatcher to halt).
+    """
+    n = len(compiled)
+    fns, succ, waiting, uses, refs, values, fuse, scopes, nodes = (
+        compiled.fns,
+        compiled.succ,
+        compiled.waiting,
+        compiled.uses,
+        compiled.refs,
+        compiled.values,
+        compiled.fuse,
+        compiled.scopes,
+        compiled.nodes,
+    )
+    output = compiled.output
+    increment_running = observer.increment_running
+    increment_completed = observer.increment_completed
+    tick = observer.tick
+    errors = 0
+    first_error = None
+    outstanding = 0
+    submit = dispatcher.submit
+
+    def finish_trivial_and_collect(start: list[int]) -> list[int]:
+        """Complete ready literals (no work) and return the ready calls they lead to."""
+        calls = []
+        stack = list(start)
+        while stack:
+            i = stack.pop()
+            if fns[i] is not None:
+                calls.append(i)
+                continue
+            release_and_advance(i, stack)
+        return calls
+
+    def release_and_advance(i: int, ready: list[int]) -> None:
+        for _, j in refs[i]:
+            left = uses[j] - 1
+            uses[j] = left
+            if left == 0 and j != output:
+                values[j] = None
+        if uses[i] == 0 and i != output:
+            values[i] = None
+        successors = succ[i]
+        if successors is None:
+            return
+        if type(successors) is int:
+            left = waiting[successors] - 1
+            waiting[successors] = left
+            if left == 0:
+                ready.append(successors)
+            return
+        for s in successors:
+            left = waiting[s] - 1
+            waiting[s] = left
+            if left == 0:
+                ready.append(s)
+
+    try:
+        dispatcher.start()
+        initial = finish_trivial_and_collect([i for i in range(n) if waiting[i] == 0])
+        initial.sort()
+        outstanding += len(initial)
+        dispatcher.submit_many(initial)
+        next_tick = 0.0
+        get = dispatcher.events.get
+        while outstanding:
+            try:
+                event = get(timeout=POLL_SECONDS)
+            except Empty:
+                event = None
+            ready: list[int] = []
+            while event is not None:
+                i = event >> SHIFT
+                kind = event & MASK
+                if kind == START:
+                    increment_running(section=section, scope=scopes[i])
+                elif kind == DONE or kind == DONE_NEXT:
+                    increment_completed(section=section, scope=scopes[i])
+                    release_and_advance(i, ready)
+                    if kind == DONE:
+                        outstanding -= 1
+                    else:
+                        increment_running(section=section, scope=scopes[fuse[i]])
+                elif kind == FAIL:
+                    outstanding -= 1
+                    errors += 1
+                    error = chained_call_error(nodes[i], dispatcher.failure(i))
+                    if first_error is None:
+                        first_error = error
+                    observer.increment_failed(section=section, scope=scopes[i], exception=error)
+                    if max_errors is not None and errors > max_errors:
+                        control.halt = True
+                else:  # DISCARD: handed over but never started (the run halted)
+                    outstanding -= 1
+                try:
+                    event = dispatcher.events.get_nowait()
+                except Empty:
+                    event = None
+            if control.stop_requested and not control.halt:
+                control.halt = True
+            if ready and not control.halt:
+                ready = finish_trivial_and_collect(ready)
+                outstanding += len(ready)
+                if len(ready) == 1:
+                    submit(ready[0])
+                else:
+                    ready.sort()
+                    dispatcher.submit_many(ready)
+            dispatcher.pump()
+            now = time.monotonic()
+            if now >= next_tick:
+                next_tick = now + TICK_SECONDS
+                tick()
+    except BaseException:
+        control.halt = True
+        dispatcher.abandon()
+        raise
+    dispatcher.close()
+    if first_error is not None:
+        raise first_error
+    if control.stop_requested:
+        raise RunStopped("The run was stopped before it finished.")
+    if output >= 0:
+        return values[output]
+    return compiled.output_value

@@ -1,0 +1,168 @@
+"""``uberjob.run``: validate, build the physical plan, compile it and drive the owner loop."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import os
+from collections.abc import Callable
+
+from uberjob._engine.compile import compile_plan
+from uberjob._engine.owner import Control, run_owner_loop
+from uberjob._plan import Plan, PlanStructure, is_node, plan_structure
+from uberjob._util.retry import coerce_retry
+from uberjob._util.stack import get_stack_frame
+from uberjob._util.validation import assert_is_callable, assert_is_instance
+from uberjob.graph import Node
+from uberjob.progress._choose import coerce_progress
+
+__all__ = ["default_max_workers", "run"]
+
+_SCHEDULERS = ("default", "random")
+
+
+def default_max_workers() -> int:
+    """``min(32, cores + 4)``, as ``concurrent.futures.ThreadPoolExecutor`` chooses."""
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+def _validate(*, plan, registry, dry_run, max_workers, max_errors, fresh_time, scheduler,
+              transform_physical, stale_check_max_workers, executor) -> None:
+    assert_is_instance(plan, "plan", Plan)
+    assert_is_instance(dry_run, "dry_run", bool)
+    assert_is_instance(max_workers, "max_workers", int, optional=True)
+    if max_workers is not None and max_workers < 1:
+        raise ValueError(f"max_workers must be at least 1; got {max_workers!r}.")
+    assert_is_instance(max_errors, "max_errors", int, optional=True)
+    if max_errors is not None and max_errors < 0:
+        raise ValueError(f"max_errors must be at least 0 (or None); got {max_errors!r}.")
+    assert_is_instance(fresh_time, "fresh_time", dt.datetime, optional=True)
+    assert_is_instance(scheduler, "scheduler", str, optional=True)
+    if scheduler is not None and scheduler not in _SCHEDULERS:
+        raise ValueError(f"scheduler must be 'default' or 'random'; got {scheduler!r}.")
+    assert_is_callable(transform_physical, "transform_physical", optional=True)
+    assert_is_instance(stale_check_max_workers, "stale_check_max_workers", int, optional=True)
+    if stale_check_max_workers is not None and stale_check_max_workers < 1:
+        raise ValueError(
+            f"stale_check_max_workers must be at least 1; got {stale_check_max_workers!r}."
+        )
+    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+        if not _is_dask_client(executor):
+            raise TypeError(
+                "executor must be a concurrent.futures.Executor or a dask.distributed.Client; "
+                f"got {type(executor).__name__} ({executor!r:.80})."
+            )
+
+
+def _is_dask_client(value) -> bool:
+    return type(value).__name__ == "Client" and type(value).__module__.startswith("distributed")
+
+
+def _physical_plan(plan: Plan, output, stack_frame) -> tuple[Plan, Node | None]:
+    """A copy of ``plan`` with ``output`` gathered into it (what dry_run and transforms see)."""
+    physical = plan.copy()
+    output_node = None
+    if output is not None:
+        gathered = physical._gather_argument(stack_frame, output)
+        output_node = gathered if is_node(gathered) else physical.lit(gathered)
+    return physical, output_node
+
+
+def _pruned(plan: Plan, output_node: Node | None, roots: list[Node]) -> Plan:
+    from uberjob._engine.compile import _postorder
+
+    structure = plan_structure(plan)
+    keep = _postorder(roots, structure)
+    pruned = Plan()
+    if plan._graph is None:
+        pruned._nodes = dict.fromkeys(keep)
+        pruned._deps = {t: list(s) for t, s in plan._deps.items() if t in pruned._nodes}
+    else:
+        pruned._graph = plan._graph.subgraph(keep).copy()
+    return pruned
+
+
+def run(
+    plan: Plan,
+    *,
+    output=None,
+    registry=None,
+    dry_run: bool = False,
+    max_workers: int | None = None,
+    max_errors: int | None = 0,
+    retry: int | Callable | None = None,
+    fresh_time: dt.datetime | None = None,
+    progress=True,
+    scheduler: str | None = None,
+    transform_physical: Callable | None = None,
+    stale_check_max_workers: int | None = None,
+    executor=None,
+):
+    """Run a :class:`~uberjob.Plan` and return the value of ``output``.
+
+    - Only what ``output`` needs runs; with no output (and no registry) nothing runs.
+    - Calls run on ``max_workers`` threads (default ``min(32, cores + 4)``), or on ``executor``.
+    - After more than ``max_errors`` errors (default 0; ``None``: no limit) no new call starts;
+      once nothing is in flight, the *first* error is raised as :class:`~uberjob.CallError`.
+    - ``retry``: attempts per call (an int) or a decorator applied to each function.
+    - ``dry_run=True`` returns ``(physical_plan, output_node)`` instead of running.
+    """
+    _validate(
+        plan=plan, registry=registry, dry_run=dry_run, max_workers=max_workers,
+        max_errors=max_errors, fresh_time=fresh_time, scheduler=scheduler,
+        transform_physical=transform_physical,
+        stale_check_max_workers=stale_check_max_workers, executor=executor,
+    )  # fmt: skip
+    retry = coerce_retry(retry)
+    progress = coerce_progress(progress)
+    stack_frame = get_stack_frame()
+    if registry is not None:
+        raise NotImplementedError("Registries are not supported yet.")
+
+    if dry_run or transform_physical is not None or plan._graph is not None:
+        physical, output_node = _physical_plan(plan, output, stack_frame)
+        if transform_physical is not None:
+            physical, output_node = transform_physical(physical, output_node)
+        if dry_run:
+            roots = [output_node] if output_node is not None else []
+            return _pruned(physical, output_node, roots), output_node
+        structure = plan_structure(physical)
+    else:
+        # The fast path: the user's plan is read in place, never copied or changed; gather
+        # calls for a structured output are made on a scratch plan.
+        output_node = None
+        if output is not None:
+            gathered = Plan()._gather_argument(stack_frame, output)
+            output_node = gathered if is_node(gathered) else Plan().lit(gathered)
+        structure = PlanStructure(None, None, plan._deps)
+    roots = [output_node] if output_node is not None else []
+
+    compiled = compile_plan(
+        structure, roots, output_node, scheduler=scheduler or "default", fuse=executor is None
+    )
+    observer = progress.observer()
+    with observer:
+        for scope, count in compiled.scope_totals.items():
+            observer.increment_total(section="run", scope=scope, amount=count)
+        control = Control()
+        dispatcher = _make_dispatcher(compiled, executor, max_workers, retry, control)
+        return run_owner_loop(
+            compiled, dispatcher, observer=observer, max_errors=max_errors, control=control
+        )
+
+
+def _make_dispatcher(compiled, executor, max_workers, retry, control):
+    if executor is None:
+        from uberjob._engine.threads import ThreadDispatcher
+
+        return ThreadDispatcher(
+            compiled,
+            max_workers=max_workers or default_max_workers(),
+            retry=retry,
+            control=control,
+        )
+    from uberjob._engine.executors import ExecutorDispatcher
+
+    return ExecutorDispatcher(
+        compiled, executor, max_workers=max_workers, retry=retry, control=control
+    )

@@ -1,0 +1,117 @@
+"""Symbolic stack frames: where ``plan.call`` (or ``registry.add``) was made.
+
+Capturing must cost well under a microsecond because every planned call does it. Frames are
+interned: the key is the (code object, line) of each captured frame, so the thousands of calls
+planned from one loop share a single chain of :class:`StackFrame` objects.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["StackFrame", "TruncatedStackFrame", "get_stack_frame", "render_symbolic_traceback"]
+
+MAX_TRACEBACK_DEPTH = 3  # frames beyond the first; deeper stacks end in "... truncated"
+
+
+class StackFrame:
+    """A frame of a symbolic traceback."""
+
+    __slots__ = ("line", "name", "outer", "path")
+
+    def __init__(self, *, name: str, path: str, line: int, outer=None):
+        self.name = name
+        self.path = path
+        self.line = line
+        self.outer = outer
+
+    def __repr__(self) -> str:
+        outer = ", outer=..." if self.outer is not None else ""
+        return f"StackFrame(name={self.name!r}, path={self.path!r}, line={self.line!r}{outer})"
+
+    def __reduce__(self):
+        return _rebuild_stack_frame, (self.name, self.path, self.line, self.outer)
+
+
+def _rebuild_stack_frame(name, path, line, outer):
+    return StackFrame(name=name, path=path, line=line, outer=outer)
+
+
+class _TruncatedStackFrameType:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "TruncatedStackFrame"
+
+    def __reduce__(self):
+        return "TruncatedStackFrame"
+
+
+TruncatedStackFrame = _TruncatedStackFrameType()
+
+_interned: dict[tuple, StackFrame] = {}
+_MAX_INTERNED = 100_000
+
+
+def _build(frame, depth: int):
+    if frame is None:
+        return None
+    if depth < 0:
+        return TruncatedStackFrame
+    code = frame.f_code
+    return StackFrame(
+        name=code.co_name,
+        path=code.co_filename,
+        line=frame.f_lineno,
+        outer=_build(frame.f_back, depth - 1),
+    )
+
+
+def get_stack_frame(initial_depth: int = 2):
+    """The symbolic frame of the caller ``initial_depth`` frames up (2: the caller's caller)."""
+    frame = sys._getframe(initial_depth)
+    f1 = frame.f_back
+    f2 = f1.f_back if f1 is not None else None
+    f3 = f2.f_back if f2 is not None else None
+    key = (
+        frame.f_code,
+        frame.f_lineno,
+        f1 and f1.f_code,
+        f1 and f1.f_lineno,
+        f2 and f2.f_code,
+        f2 and f2.f_lineno,
+        f3 and f3.f_code,
+        f3 and f3.f_lineno,
+        f3 is not None and f3.f_back is not None,
+    )
+    stack_frame = _interned.get(key)
+    if stack_frame is None:
+        if len(_interned) >= _MAX_INTERNED:
+            _interned.clear()
+        stack_frame = _interned[key] = _build(frame, MAX_TRACEBACK_DEPTH)
+    return stack_frame
+
+
+def _is_notebook_machinery(path: str) -> bool:
+    # Frames below the user's cell belong to IPython/ipykernel; 1.0 stops at IPython's core.
+    return "/IPython/core/" in path or "/ipykernel/" in path
+
+
+def render_symbolic_traceback(stack_frame) -> str:
+    """The 1.0 text: ``Symbolic traceback (most recent call last):`` then ``File`` lines."""
+    frames = []
+    while stack_frame is not None:
+        if stack_frame is TruncatedStackFrame:
+            frames.append(stack_frame)
+            break
+        if _is_notebook_machinery(stack_frame.path):
+            break
+        frames.append(stack_frame)
+        stack_frame = stack_frame.outer
+    lines = ["Symbolic traceback (most recent call last):"]
+    for frame in reversed(frames):
+        if frame is TruncatedStackFrame:
+            lines.append("  ... truncated")
+        else:
+            lines.append(f'  File "{frame.path}", line {frame.line}, in {frame.name}')
+    return "\n".join(lines)

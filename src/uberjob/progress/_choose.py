@@ -1,0 +1,63 @@
+"""Turning ``run(progress=...)`` values into a Progress, and the default choice."""
+
+from __future__ import annotations
+
+import sys
+
+from uberjob.progress._basic import composite_progress, null_progress
+from uberjob.progress._observer import Progress
+
+__all__ = ["coerce_progress", "default_progress", "in_jupyter_kernel"]
+
+_NAMES = '"widget", "console", "html:PATH"'
+
+
+def in_jupyter_kernel() -> bool:
+    """Whether we run inside a Jupyter kernel that can display widgets."""
+    ipython_module = sys.modules.get("IPython")
+    if ipython_module is None:
+        return False
+    shell = ipython_module.get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _default_observer():
+    from uberjob import progress
+
+    chosen = progress.widget_progress if in_jupyter_kernel() else progress.console_progress
+    return chosen.observer()
+
+
+default_progress = Progress(_default_observer)
+"""The widget inside a Jupyter kernel, the console anywhere else."""
+
+
+def _from_string(value: str) -> Progress:
+    from uberjob import progress
+
+    if value == "widget":
+        return progress.widget_progress
+    if value == "console":
+        return progress.console_progress
+    if value.startswith("html:") and len(value) > len("html:"):
+        return progress.html_progress(value[len("html:") :])
+    raise ValueError(f"progress must be one of {_NAMES} (or a Progress); got {value!r}.")
+
+
+def coerce_progress(progress) -> Progress:
+    """True → default, False/None → none, a string, a Progress, or a list/tuple of those."""
+    if progress is None or progress is False:
+        return null_progress
+    if progress is True:
+        return default_progress
+    if isinstance(progress, Progress):
+        return progress
+    if isinstance(progress, str):
+        return _from_string(progress)
+    if isinstance(progress, (list, tuple)):
+        members = [coerce_progress(p) for p in progress]
+        return members[0] if len(members) == 1 else composite_progress(*members)
+    raise TypeError(
+        f"progress must be a bool, None, {_NAMES}, a Progress, or a list of those; "
+        f"got {type(progress).__name__} ({progress!r:.80})."
+    )
