@@ -1,0 +1,656 @@
+"""Tests of ProgressModel (counts, roll-ups, profiling, failures, bounds, snapshot schema,
+lifecycle), of the shared snapshot fixtures, and of the ModelView throttle."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import threading
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from uberjob.progress._model import ProgressModel
+from uberjob.progress._view import ModelView
+
+FIXTURES_DIR = Path(__file__).parent / "fixtures"
+FIXTURE_NAMES = ["small", "deep_tree", "many_failures", "hostile_text", "stale_and_run"]
+
+
+class Clock:
+    def __init__(self, now: float = 0.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def started_model(**options) -> tuple[ProgressModel, Clock]:
+    clock = Clock()
+    model = ProgressModel(clock=clock, **options)
+    model.__enter__()
+    return model, clock
+
+
+def rows(snapshot: dict, section: str = "run") -> list[list]:
+    return next(s["nodes"] for s in snapshot["sections"] if s["key"] == section)
+
+
+def by_path(snapshot: dict, section: str = "run") -> dict[tuple, list]:
+    """Rows keyed by their path of names below the root, e.g. ('A', 'f')."""
+    nodes, paths = rows(snapshot, section), {}
+    for index, row in enumerate(nodes):
+        paths[index] = () if row[0] < 0 else (*paths[row[0]], row[1])
+    return {paths[i]: row for i, row in enumerate(nodes)}
+
+
+def raise_and_catch(exception: BaseException) -> BaseException:
+    try:
+        raise exception
+    except BaseException as caught:
+        return caught
+
+
+class CallErrorLike(Exception):
+    """Shaped like uberjob's CallError: a ``call`` attribute and a ``__cause__``."""
+
+    def __init__(self, cause: BaseException):
+        super().__init__(
+            "An exception was raised in a symbolic call to m.f.\n"
+            "Symbolic traceback (most recent call last):\n"
+            '  File "plan.py", line 3, in <module>'
+        )
+        self.call = "m.f"
+        self.__cause__ = cause
+
+
+# ----- snapshot structure -----
+
+
+def check_snapshot(snapshot: dict) -> None:
+    """Validate a snapshot against docs/snapshot-schema.md."""
+    assert set(snapshot) == {"schema", "state", "elapsed", "rate", "sections", "failures"}
+    assert snapshot["schema"] == 1
+    assert snapshot["state"] in {"pending", "running", "done", "failed", "interrupted", "stopped"}
+    assert isinstance(snapshot["elapsed"], float | int)
+    assert snapshot["elapsed"] >= 0
+    assert isinstance(snapshot["rate"], float | int)
+    assert snapshot["rate"] >= 0
+    keys = [s["key"] for s in snapshot["sections"]]
+    assert keys in (["run"], ["stale", "run"])
+    for section in snapshot["sections"]:
+        assert set(section) == {"key", "title", "nodes"}
+        nodes = section["nodes"]
+        assert nodes[0][0] == -1
+        assert nodes[0][1] == section["title"]
+        for index, row in enumerate(nodes):
+            parent, name, total, completed, running, failed, time = row
+            assert isinstance(name, str)
+            assert -1 <= parent < index
+            assert (parent == -1) == (index == 0)
+            assert all(isinstance(v, int) and v >= 0 for v in (total, completed, running, failed))
+            assert isinstance(time, float | int)
+            assert time >= 0
+        for index, row in enumerate(nodes):  # a row is at least the sum of its children
+            children = [r for r in nodes if r[0] == index]
+            for column in range(2, 7):
+                assert row[column] >= sum(c[column] for c in children) - 1e-6
+    failures = snapshot["failures"]
+    assert set(failures) == {"count", "groups", "groups_omitted", "instances_kept", "max_instances"}
+    assert sum(g["count"] for g in failures["groups"]) <= failures["count"]
+    assert failures["instances_kept"] <= failures["max_instances"]
+    counts = [(-g["count"], g["id"]) for g in failures["groups"]]
+    assert counts == sorted(counts)
+    sections = {s["key"]: s["nodes"] for s in snapshot["sections"]}
+    for group in failures["groups"]:
+        assert set(group) == {
+            "id",
+            "section",
+            "node",
+            "scope",
+            "type",
+            "message",
+            "count",
+            "first",
+            "last",
+            "instances",
+        }
+        nodes = sections[group["section"]]
+        if group["type"] != "(other)":
+            assert _path(nodes, group["node"]) == group["scope"]
+        assert nodes[group["node"]][5] >= group["count"] > 0
+        assert group["first"] <= group["last"]
+        assert len(group["message"]) <= 1000
+    json.dumps(snapshot)  # JSON-able
+
+
+def _path(nodes: list[list], index: int) -> list[str]:
+    names = []
+    while index > 0:
+        names.append(nodes[index][1])
+        index = nodes[index][0]
+    return names[::-1]
+
+
+# ----- counts and roll-ups -----
+
+
+def test_counts_roll_up_over_the_tree_in_first_seen_order():
+    model, _ = started_model()
+    model.increment_total(section="run", scope=("a", "m.f"), amount=3)
+    model.increment_total(section="run", scope=("b", "m.g"), amount=2)
+    model.increment_total(section="run", scope=("a", "m.h"), amount=1)
+    for _ in range(2):
+        model.increment_running(section="run", scope=("a", "m.f"))
+    model.increment_completed(section="run", scope=("a", "m.f"))
+    model.increment_running(section="run", scope=("b", "m.g"))
+    model.increment_failed(section="run", scope=("b", "m.g"), exception=ValueError("x"))
+    snapshot = model.snapshot()
+    check_snapshot(snapshot)
+    assert [row[:6] for row in rows(snapshot)] == [
+        [-1, "Running graph", 6, 1, 1, 1],
+        [0, "a", 4, 1, 1, 0],
+        [1, "m.f", 3, 1, 1, 0],
+        [0, "b", 2, 0, 0, 1],
+        [3, "m.g", 2, 0, 0, 1],
+        [1, "m.h", 1, 0, 0, 0],
+    ]
+
+
+def test_rows_keep_their_index_as_the_tree_grows():
+    model, _ = started_model()
+    model.increment_total(section="run", scope=("a", "f"), amount=1)
+    before = rows(model.snapshot())
+    model.increment_total(section="run", scope=("a", "b", "g"), amount=1)
+    model.increment_total(section="run", scope=("c",), amount=1)
+    after = rows(model.snapshot())
+    assert [r[:2] for r in after[: len(before)]] == [r[:2] for r in before]
+
+
+def test_a_scope_that_is_also_a_prefix_counts_itself_and_its_children():
+    model, _ = started_model()
+    model.increment_total(section="run", scope=("a",), amount=1)
+    model.increment_total(section="run", scope=("a", "f"), amount=2)
+    assert by_path(model.snapshot())[("a",)][2] == 3
+
+
+def test_non_string_scope_values_are_shown_with_str():
+    model, _ = started_model()
+    model.increment_total(section="run", scope=(3, None, "m.f"), amount=1)
+    assert ("3", "None", "m.f") in by_path(model.snapshot())
+
+
+def test_stale_section_is_shown_first_and_only_with_totals():
+    model, _ = started_model()
+    model.increment_total(section="run", scope=("f",), amount=1)
+    model.increment_running(section="stale", scope=("f", "JsonFileStore"))
+    assert [s["key"] for s in model.snapshot()["sections"]] == ["run"]
+    model.increment_total(section="stale", scope=("f", "JsonFileStore"), amount=1)
+    sections = model.snapshot()["sections"]
+    assert [(s["key"], s["title"]) for s in sections] == [
+        ("stale", "Determining stale value stores"),
+        ("run", "Running graph"),
+    ]
+
+
+def test_an_empty_model_has_a_pending_run_section():
+    snapshot = ProgressModel(clock=Clock(5.0)).snapshot()
+    check_snapshot(snapshot)
+    assert snapshot["state"] == "pending"
+    assert snapshot["elapsed"] == 0
+    assert rows(snapshot) == [[-1, "Running graph", 0, 0, 0, 0, 0.0]]
+
+
+def test_rate_counts_finished_calls_of_every_section_per_second():
+    model, clock = started_model()
+    for section in ("stale", "run"):
+        model.increment_total(section=section, scope=("f",), amount=2)
+        model.increment_running(section=section, scope=("f",))
+        model.increment_completed(section=section, scope=("f",))
+    model.increment_running(section="run", scope=("f",))
+    model.increment_failed(section="run", scope=("f",), exception=ValueError())
+    clock.now = 2.0
+    assert model.snapshot()["rate"] == 1.5
+
+
+# ----- uniform-share profiling -----
+
+
+def test_time_is_shared_uniformly_among_running_calls():
+    model, clock = started_model()
+    for scope, count in ((("A",), 2), (("B",), 1)):
+        model.increment_total(section="run", scope=scope, amount=count)
+        for _ in range(count):
+            model.increment_running(section="run", scope=scope)
+    clock.now = 3.0
+    paths = by_path(model.snapshot())
+    assert (paths[("A",)][6], paths[("B",)][6], paths[()][6]) == (2.0, 1.0, 3.0)
+    # B finishes; A's two calls then share the next 2 seconds.
+    model.increment_completed(section="run", scope=("B",))
+    clock.now = 5.0
+    paths = by_path(model.snapshot())
+    assert (paths[("A",)][6], paths[("B",)][6], paths[()][6]) == (4.0, 1.0, 5.0)
+
+
+def test_time_is_shared_across_sections_and_rolled_up():
+    model, clock = started_model()
+    model.increment_total(section="stale", scope=("x", "Store"), amount=1)
+    model.increment_total(section="run", scope=("x", "f"), amount=1)
+    model.increment_running(section="stale", scope=("x", "Store"))
+    clock.now = 1.0
+    model.increment_running(section="run", scope=("x", "f"))
+    clock.now = 3.0
+    model.increment_completed(section="stale", scope=("x", "Store"))
+    clock.now = 4.0
+    snapshot = model.snapshot()
+    assert by_path(snapshot, "stale")[("x",)][6] == 2.0  # 1 s alone + half of 2 s
+    assert by_path(snapshot, "run")[("x",)][6] == 2.0  # half of 2 s + 1 s alone
+
+
+def test_idle_time_is_credited_to_nobody_and_snapshots_do_not_settle_state():
+    model, clock = started_model()
+    model.increment_total(section="run", scope=("f",), amount=2)
+    clock.now = 10.0  # nothing running yet
+    model.increment_running(section="run", scope=("f",))
+    clock.now = 11.0
+    version = model.version
+    assert by_path(model.snapshot())[("f",)][6] == 1.0
+    assert model.version == version
+    clock.now = 12.5
+    model.increment_completed(section="run", scope=("f",))
+    clock.now = 20.0
+    assert by_path(model.snapshot())[("f",)][6] == 2.5
+
+
+def test_time_stops_when_the_run_finishes():
+    model, clock = started_model()
+    model.increment_total(section="run", scope=("f",), amount=1)
+    model.increment_running(section="run", scope=("f",))
+    clock.now = 2.0
+    model.finish("interrupted")
+    clock.now = 9.0
+    snapshot = model.snapshot()
+    assert (snapshot["elapsed"], by_path(snapshot)[("f",)][6]) == (2.0, 2.0)
+
+
+# ----- lifecycle and version -----
+
+
+class Stopped(Exception):
+    uberjob_stopped = True
+
+
+@pytest.mark.parametrize(
+    ("exc_type", "state"),
+    [
+        (None, "done"),
+        (KeyboardInterrupt, "interrupted"),
+        (Stopped, "stopped"),
+        (ValueError, "failed"),
+    ],
+)
+def test_exit_sets_the_final_state(exc_type, state):
+    model, clock = started_model()
+    clock.now = 1.5
+    model.__exit__(exc_type, exc_type and exc_type(), None)
+    snapshot = model.snapshot()
+    assert (model.state, snapshot["state"], snapshot["elapsed"]) == (state, state, 1.5)
+
+
+def test_finish_validates_and_the_first_finish_wins():
+    model, _ = started_model()
+    with pytest.raises(ValueError, match="state must be one of"):
+        model.finish("running")
+    model.finish("stopped")
+    model.__exit__(ValueError, ValueError(), None)
+    assert model.state == "stopped"
+
+
+def test_enter_starts_the_clock_and_returns_the_model():
+    clock = Clock(100.0)
+    model = ProgressModel(clock=clock)
+    with model as entered:
+        assert entered is model
+        clock.now = 101.0
+        assert model.snapshot()["state"] == "running"
+        assert model.snapshot()["elapsed"] == 1.0
+    assert model.state == "done"
+
+
+def test_version_moves_on_every_change_only():
+    model = ProgressModel(clock=Clock())
+    versions = [model.version]
+    model.__enter__()
+    versions.append(model.version)
+    model.increment_total(section="run", scope=("f",), amount=1)
+    versions.append(model.version)
+    model.increment_running(section="run", scope=("f",))
+    versions.append(model.version)
+    model.snapshot()
+    model.instances()
+    versions.append(model.version)
+    model.increment_failed(section="run", scope=("f",), exception=ValueError())
+    versions.append(model.version)
+    model.finish("failed")
+    versions.append(model.version)
+    assert versions == [0, 1, 2, 3, 3, 4, 5]
+
+
+def test_events_from_many_threads_are_all_counted():
+    model, _ = started_model()
+    model.increment_total(section="run", scope=("f",), amount=8000)
+
+    def work(n):
+        for i in range(1000):
+            model.increment_running(section="run", scope=("f",))
+            if i % 10:
+                model.increment_completed(section="run", scope=("f",))
+            else:
+                model.increment_failed(section="run", scope=("f",), exception=ValueError(n))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    snapshot = model.snapshot()
+    assert rows(snapshot)[1][2:6] == [8000, 7200, 0, 800]
+    assert snapshot["failures"]["count"] == 800
+
+
+# ----- failures -----
+
+
+def test_a_call_error_is_grouped_by_its_cause_with_both_tracebacks():
+    model, clock = started_model()
+    clock.now = 2.0
+    cause = raise_and_catch(KeyError("missing"))
+    model.increment_failed(section="run", scope=("s", "m.f"), exception=CallErrorLike(cause))
+    clock.now = 3.0
+    model.increment_failed(section="run", scope=("s", "m.f"), exception=CallErrorLike(cause))
+    snapshot = model.snapshot()
+    check_snapshot(snapshot)
+    (group,) = snapshot["failures"]["groups"]
+    assert group == {
+        "id": 0,
+        "section": "run",
+        "node": 2,
+        "scope": ["s", "m.f"],
+        "type": "KeyError",
+        "message": "'missing'",
+        "count": 2,
+        "first": 2.0,
+        "last": 3.0,
+        "instances": [0, 1],
+    }
+    first = model.instances()[0]
+    assert first["id"] == 0
+    assert first["group"] == 0
+    assert first["time"] == 2.0
+    assert first["traceback"].startswith("Traceback (most recent call last):")
+    assert first["traceback"].endswith("KeyError: 'missing'")
+    assert "raise_and_catch" in first["traceback"]
+    assert first["symbolic"] == (
+        'Symbolic traceback (most recent call last):\n  File "plan.py", line 3, in <module>'
+    )
+
+
+def test_a_plain_exception_is_its_own_cause():
+    model, _ = started_model()
+
+    class Custom(Exception):
+        call = "looks like a CallError but has no __cause__"
+
+    model.increment_failed(section="run", scope=("f",), exception=Custom("boom"))
+    (group,) = model.snapshot()["failures"]["groups"]
+    assert group["type"] == f"{__name__}.{Custom.__qualname__}"
+    assert model.instances()[0]["symbolic"] == ""
+    assert model.instances()[0]["traceback"].endswith("Custom: boom")
+
+
+def test_failures_group_by_section_scope_type_and_message():
+    model, _ = started_model()
+    for section, scope, error in [
+        ("run", ("f",), ValueError("a")),
+        ("run", ("f",), ValueError("a")),
+        ("run", ("f",), ValueError("b")),
+        ("run", ("f",), KeyError("a")),
+        ("run", ("g",), ValueError("a")),
+        ("stale", ("f",), ValueError("a")),
+    ]:
+        model.increment_total(section=section, scope=scope, amount=1)
+        model.increment_failed(section=section, scope=scope, exception=error)
+    groups = model.snapshot()["failures"]["groups"]
+    assert [g["count"] for g in groups] == [2, 1, 1, 1, 1]
+    assert [g["id"] for g in groups] == [0, 1, 2, 3, 4]
+    assert model.group(4)["section"] == "stale"
+
+
+def test_groups_are_listed_largest_first_and_bounded():
+    model, _ = started_model(max_groups=2)
+    for message, count in (("a", 1), ("b", 3), ("c", 1), ("d", 3)):
+        for _ in range(count):
+            model.increment_failed(section="run", scope=("f",), exception=ValueError(message))
+    failures = model.snapshot()["failures"]
+    assert [g["message"] for g in failures["groups"]] == ["b", "d"]
+    assert failures["groups_omitted"] == 2
+    assert model.group(2)["message"] == "c"
+
+
+def test_instances_are_bounded_and_counts_keep_growing():
+    model, _ = started_model(max_instances=3)
+    for n in range(5):
+        model.increment_failed(section="run", scope=("f",), exception=ValueError(n % 2))
+    failures = model.snapshot()["failures"]
+    assert (failures["count"], failures["instances_kept"], failures["max_instances"]) == (5, 3, 3)
+    assert [g["instances"] for g in failures["groups"]] == [[0, 2], [1]]
+    assert [i["id"] for i in model.instances()] == [0, 1, 2]
+    assert [i["id"] for i in model.instances(2)] == [2]
+    assert model.instances(3) == []
+
+
+def test_group_keys_are_bounded_by_an_overflow_group_per_section():
+    model, _ = started_model(max_group_keys=2)
+    for n in range(5):
+        model.increment_failed(section="run", scope=("f",), exception=ValueError(n))
+    model.increment_failed(section="run", scope=("f",), exception=ValueError(0))
+    model.increment_failed(section="stale", scope=("f",), exception=ValueError(9))
+    snapshot = model.snapshot()
+    groups = {(g["section"], g["message"]): g for g in snapshot["failures"]["groups"]}
+    overflow = next(g for g in groups.values() if g["section"] == "run" and g["type"] == "(other)")
+    assert overflow["count"] == 3
+    assert overflow["node"] == 0
+    assert overflow["scope"] == []
+    assert groups["run", "0"]["count"] == 2
+    assert [g["type"] for g in groups.values() if g["section"] == "stale"] == ["(other)"]
+    assert snapshot["failures"]["count"] == 7
+
+
+def test_messages_are_cut_and_hostile_str_is_survived():
+    model, _ = started_model()
+
+    class Hostile(Exception):
+        def __str__(self):
+            raise RuntimeError("no str for you")
+
+    model.increment_failed(section="run", scope=("f",), exception=ValueError("x" * 5000))
+    model.increment_failed(section="run", scope=("f",), exception=Hostile())
+    groups = model.snapshot()["failures"]["groups"]
+    assert len(groups[0]["message"]) == 1000
+    assert groups[1]["message"] == "(str() raised RuntimeError)"
+
+
+def test_huge_tracebacks_are_cut_in_the_middle():
+    model, _ = started_model()
+
+    def recurse(n):
+        if n == 0:
+            raise ValueError("deep " + "y" * 50_000)
+        recurse(n - 1)
+
+    try:
+        recurse(200)
+    except ValueError as error:
+        model.increment_failed(section="run", scope=("f",), exception=error)
+    text = model.instances()[0]["traceback"]
+    assert len(text) < 21_000
+    assert text.startswith("Traceback")
+    assert "characters omitted" in text
+    assert text.endswith("y")
+
+
+def test_memory_stays_bounded_with_100000_failures():
+    model, _ = started_model()
+    scopes = [(f"s{n}", "m.f") for n in range(100)]
+
+    def fail(start, stop):
+        for n in range(start, stop):
+            scope = scopes[n % 100]
+            model.increment_running(section="run", scope=scope)
+            model.increment_failed(section="run", scope=scope, exception=ValueError(f"bad {n}"))
+
+    tracemalloc.start()
+    try:
+        fail(0, 1000)
+        before = tracemalloc.get_traced_memory()[0]
+        fail(1000, 100_000)
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert after - before < 5_000_000
+    failures = model.snapshot()["failures"]
+    assert failures["count"] == 100_000
+    assert failures["instances_kept"] == 100
+
+
+# ----- fixtures -----
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location(
+        "make_snapshots", FIXTURES_DIR / "make_snapshots.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return load_generator()
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_committed_fixtures_equal_what_the_generator_makes(generator, name):
+    snapshot, instances = generator.FIXTURES[name]()
+    directory = FIXTURES_DIR / "snapshots"
+    for suffix, value in ((".json", snapshot), (".instances.json", instances)):
+        text = (directory / f"{name}{suffix}").read_text(encoding="utf-8")
+        assert text == generator.dumps(value) + "\n", (
+            f"{name}{suffix} drifted: run .venv/bin/python tests/fixtures/make_snapshots.py"
+        )
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_fixtures_follow_the_schema(name):
+    snapshot = json.loads((FIXTURES_DIR / "snapshots" / f"{name}.json").read_text("utf-8"))
+    check_snapshot(snapshot)
+    instances = json.loads((FIXTURES_DIR / "snapshots" / f"{name}.instances.json").read_text())
+    assert [i["id"] for i in instances] == list(range(len(instances)))
+    assert len(instances) == snapshot["failures"]["instances_kept"]
+    for instance in instances:
+        assert set(instance) == {"id", "group", "time", "traceback", "symbolic"}
+
+
+def test_the_many_failures_snapshot_stays_under_64_kb():
+    snapshot = json.loads((FIXTURES_DIR / "snapshots" / "many_failures.json").read_text())
+    assert len(json.dumps(snapshot)) < 64 * 1024
+    assert snapshot["failures"]["count"] == 10_000
+    assert sum(1 for row in rows(snapshot) if row[1].startswith("jobs.task_")) == 1000
+
+
+# ----- ModelView -----
+
+
+class RecordingView(ModelView):
+    def __init__(self, clock, **kwargs):
+        super().__init__(ProgressModel(clock=clock), clock=clock, **kwargs)
+        self.draws = []
+
+    def draw(self, snapshot, final):
+        self.draws.append((snapshot["state"], rows(snapshot)[0][2], final))
+
+
+def test_view_draws_on_enter_throttled_on_change_and_finally_on_exit():
+    clock = Clock()
+    view = RecordingView(clock)
+    with view:
+        assert view.draws == [("running", 0, False)]
+        view.increment_total(section="run", scope=("f",), amount=1)
+        view.tick()  # changed, but too soon
+        clock.now = 0.3
+        view.tick()
+        view.tick()  # nothing changed
+        clock.now = 10.0
+        view.tick()  # still nothing changed
+        view.increment_total(section="run", scope=("f",), amount=1)
+        view.tick()
+    assert view.draws == [
+        ("running", 0, False),
+        ("running", 1, False),
+        ("running", 2, False),
+        ("done", 2, True),
+    ]
+
+
+def test_view_max_interval_redraws_without_change():
+    clock = Clock()
+    view = RecordingView(clock)
+    view.max_interval = 1.0
+    with view:
+        clock.now = 0.5
+        view.tick()
+        clock.now = 1.0
+        view.tick()
+    assert len(view.draws) == 3
+
+
+def test_view_forwards_events_to_a_shared_model():
+    model = ProgressModel(clock=Clock())
+
+    class Quiet(ModelView):
+        def draw(self, snapshot, final):
+            pass
+
+    view = Quiet(model)
+    view.increment_total(section="run", scope=("f",), amount=1)
+    view.increment_running(section="run", scope=("f",))
+    view.increment_completed(section="run", scope=("f",))
+    view.increment_running(section="run", scope=("f",))
+    view.increment_failed(section="run", scope=("f",), exception=ValueError())
+    assert rows(model.snapshot())[1][2:6] == [1, 1, 0, 1]
+
+
+class BrokenView(ModelView):
+    def draw(self, snapshot, final):
+        if final:
+            raise RuntimeError("cannot draw")
+
+
+def test_view_exit_logs_a_broken_draw_instead_of_masking_the_run_error(caplog):
+    view = BrokenView()
+    with (
+        caplog.at_level(logging.ERROR, logger="uberjob.progress._view"),
+        pytest.raises(KeyError),
+        view,
+    ):
+        raise KeyError("the run's own error")
+    assert "drawing the final progress failed" in caplog.text
+    assert view.model.state == "failed"
+
+
+def test_view_exit_raises_a_broken_draw_after_a_clean_run():
+    with pytest.raises(RuntimeError, match="cannot draw"), BrokenView():
+        pass
