@@ -145,19 +145,20 @@ def run(
         for scope, count in compiled.scope_totals.items():
             observer.increment_total(section="run", scope=scope, amount=count)
         control = Control()
-        dispatcher = _make_dispatcher(compiled, executor, max_workers, retry, control)
+        dispatcher = _make_dispatcher(compiled, executor, max_workers, max_errors, retry, control)
         return run_owner_loop(
             compiled, dispatcher, observer=observer, max_errors=max_errors, control=control
         )
 
 
-def _make_dispatcher(compiled, executor, max_workers, retry, control):
+def _make_dispatcher(compiled, executor, max_workers, max_errors, retry, control):
     if executor is None:
         from uberjob._engine.threads import ThreadDispatcher
 
         return ThreadDispatcher(
             compiled,
             max_workers=max_workers or default_max_workers(),
+            max_errors=max_errors,
             retry=retry,
             control=control,
         )

@@ -11,6 +11,7 @@ would cost ~75 µs on these machines; a worker that keeps going costs ~1 µs.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 from heapq import heappop, heappush
@@ -25,8 +26,11 @@ if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():  # pragma: no 
 
 
 class ThreadDispatcher:
-    def __init__(self, compiled, *, max_workers: int, retry, control: Control):
+    def __init__(
+        self, compiled, *, max_workers: int, max_errors: int | None, retry, control: Control
+    ):
         self.compiled = compiled
+        self.max_errors = max_errors
         self.control = control
         self.retry = retry
         self.events: SimpleQueue = SimpleQueue()
@@ -93,6 +97,10 @@ class ThreadDispatcher:
         control, retry, heap, failures = self.control, self.retry, self._heap, self._failures
         take = self._tokens.get
         report = self.events.put
+        # The worker that sees the error over the limit halts the run itself, so that no other
+        # call starts in the meantime; next() on itertools.count is atomic.
+        count_error = itertools.count(1).__next__
+        max_errors = self.max_errors
         while True:
             take()
             try:
@@ -132,6 +140,8 @@ class ThreadDispatcher:
                         exception.__traceback__.tb_next if exception.__traceback__ else None
                     )
                     del exception
+                    if max_errors is not None and count_error() > max_errors:
+                        control.halt = True
                     report(i << SHIFT | FAIL)
                     break
                 finally:
