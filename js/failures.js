@@ -1,0 +1,202 @@
+// The failures panel: groups (count, type, message, scope), each expandable to its kept
+// instances; a search box; an optional filter to the scope selected in the tree.
+
+import { InstanceView } from "./instance.js";
+import { formatDuration, formatInt, h, setAttr, setText } from "./util.js";
+
+/** @typedef {import("./types.js").Group} Group */
+/** @typedef {import("./types.js").Failures} Failures */
+/** @typedef {import("./types.js").Instance} Instance */
+
+/**
+ * @typedef {object} ScopeFilter
+ * @property {string} label                 what the filter chip says
+ * @property {(g: Group) => boolean} test    whether a group lies in the selected scope
+ */
+
+class GroupView {
+  /**
+   * @param {Group} group
+   * @param {(id: number) => Instance | undefined} lookup
+   * @param {() => void} requestMissing
+   */
+  constructor(group, lookup, requestMissing) {
+    this.id = group.id;
+    this.lookup = lookup;
+    this.requestMissing = requestMissing;
+    /** @type {Group} */
+    this.group = group;
+    /** @type {Map<number, InstanceView>} */
+    this.instances = new Map();
+    this.open = false;
+    this.el = h("div", "uj-group", { role: "listitem", "data-group": String(group.id) });
+    this.head = h("button", "uj-group-head", { type: "button", "aria-expanded": "false" });
+    this.countEl = h("span", "uj-group-count");
+    this.typeEl = h("span", "uj-group-type");
+    this.messageEl = h("span", "uj-group-message");
+    this.scopeEl = h("span", "uj-group-scope");
+    this.head.append(h("span", "uj-twisty", { "aria-hidden": "true" }), this.countEl, this.typeEl,
+      this.messageEl, this.scopeEl);
+    this.body = h("div", "uj-group-body");
+    this.body.hidden = true;
+    this.when = h("div", "uj-note");
+    this.list = h("div", "uj-instances", { role: "list" });
+    this.more = h("div", "uj-note");
+    this.body.append(this.when, this.list, this.more);
+    this.el.append(this.head, this.body);
+    this.head.addEventListener("click", () => this.toggle());
+    this.update(group);
+  }
+
+  toggle() {
+    this.open = !this.open;
+    setAttr(this.head, "aria-expanded", String(this.open));
+    this.body.hidden = !this.open;
+    if (this.open) this.drawBody();
+  }
+
+  /** @param {Group} g */
+  update(g) {
+    this.group = g;
+    setText(this.countEl, `${formatInt(g.count)}×`);
+    setText(this.typeEl, g.type);
+    setText(this.messageEl, g.message);
+    setAttr(this.messageEl, "title", g.message);
+    const scope = g.scope.length ? g.scope.join(" › ") : "(any scope)";
+    setText(this.scopeEl, scope);
+    setAttr(this.scopeEl, "title", scope);
+    if (this.open) this.drawBody();
+  }
+
+  drawBody() {
+    const g = this.group;
+    setText(this.when, g.count > 1
+      ? `First at ${formatDuration(g.first)}, latest at ${formatDuration(g.last)}.`
+      : `At ${formatDuration(g.first)}.`);
+    for (const id of g.instances) {
+      if (this.instances.has(id)) continue;
+      const view = new InstanceView(id, this.lookup, this.requestMissing);
+      this.instances.set(id, view);
+      this.list.append(view.el);
+      if (this.instances.size === 1) view.toggle();   // the first instance starts open
+    }
+    const notKept = g.count - g.instances.length;
+    setText(this.more, notKept > 0
+      ? `${formatInt(notKept)} more not kept (only the first tracebacks of a run are kept).`
+      : "");
+  }
+
+  refreshInstances() {
+    for (const view of this.instances.values()) view.refresh();
+  }
+
+  /** @returns {string} lower-cased text the search box matches against */
+  searchText() {
+    const g = this.group;
+    let text = `${g.type}\n${g.message}\n${g.scope.join("\n")}`;
+    for (const id of g.instances) {
+      const inst = this.lookup(id);
+      if (inst) text += `\n${inst.traceback}\n${inst.symbolic}`;
+    }
+    return text.toLowerCase();
+  }
+}
+
+export class FailuresPanel {
+  /**
+   * @param {(id: number) => Instance | undefined} lookup
+   * @param {() => void} requestMissing
+   * @param {() => void} onClearFilter  the user removed the scope filter
+   */
+  constructor(lookup, requestMissing, onClearFilter) {
+    this.lookup = lookup;
+    this.requestMissing = requestMissing;
+    /** @type {Map<number, GroupView>} */
+    this.groups = new Map();
+    /** @type {number[]} */
+    this.order = [];
+    this.query = "";
+    /** @type {ScopeFilter | null} */
+    this.filter = null;
+    /** @type {Failures | null} */
+    this.failures = null;
+    this.el = h("section", "uj-failures", { "aria-label": "Failures" });
+    const bar = h("div", "uj-failures-bar");
+    this.title = h("h3", "uj-failures-title", {}, "Failures");
+    this.summary = h("span", "uj-failures-summary", { "aria-live": "polite" });
+    this.chip = h("button", "uj-chip", { type: "button", title: "Show failures of every scope" });
+    this.chip.hidden = true;
+    this.chip.addEventListener("click", onClearFilter);
+    this.search = h("input", "uj-search", {
+      type: "search", placeholder: "Search failures", "aria-label": "Search failures",
+    });
+    this.search.addEventListener("input", () => {
+      this.query = this.search.value.trim().toLowerCase();
+      this.applyFilters();
+    });
+    bar.append(this.title, this.summary, this.chip, this.search);
+    this.list = h("div", "uj-groups", { role: "list" });
+    this.footer = h("div", "uj-note");
+    this.el.append(bar, this.list, this.footer);
+    this.el.hidden = true;
+  }
+
+  /** @param {Failures} failures */
+  update(failures) {
+    this.failures = failures;
+    this.el.hidden = failures.count === 0;
+    const ids = failures.groups.map((g) => g.id);
+    for (const g of failures.groups) {
+      const view = this.groups.get(g.id);
+      if (view) {
+        if (view.group !== g) view.update(g);
+      } else {
+        this.groups.set(g.id, new GroupView(g, this.lookup, this.requestMissing));
+      }
+    }
+    const keep = new Set(ids);
+    for (const [id, view] of this.groups) {
+      if (!keep.has(id)) { view.el.remove(); this.groups.delete(id); }
+    }
+    if (ids.length !== this.order.length || ids.some((id, k) => id !== this.order[k])) {
+      this.list.append(...ids.map((id) => /** @type {GroupView} */ (this.groups.get(id)).el));
+      this.order = ids;
+    }
+    this.applyFilters();
+  }
+
+  /** @param {ScopeFilter | null} filter */
+  setFilter(filter) {
+    this.filter = filter;
+    this.chip.hidden = filter === null;
+    setText(this.chip, filter ? `in ${filter.label} ✕` : "");
+    this.applyFilters();
+  }
+
+  /** New instances arrived: fill in open instances that were waiting for them. */
+  refreshInstances() {
+    for (const view of this.groups.values()) view.refreshInstances();
+    if (this.query) this.applyFilters();
+  }
+
+  applyFilters() {
+    const total = this.failures?.count ?? 0;
+    let shown = 0;
+    let shownCount = 0;
+    for (const view of this.groups.values()) {
+      const ok = (!this.filter || this.filter.test(view.group))
+        && (!this.query || view.searchText().includes(this.query));
+      if (view.el.hidden === ok) view.el.hidden = !ok;
+      if (ok) { shown++; shownCount += view.group.count; }
+    }
+    const groups = this.groups.size;
+    const all = `${formatInt(total)} failed in ${formatInt(groups)} group${groups === 1 ? "" : "s"}`;
+    setText(this.summary, this.filter || this.query
+      ? `${formatInt(shownCount)} of ${all}` : all);
+    if (shown === 0 && groups > 0) setText(this.footer, "No failures match.");
+    else if (this.failures) {
+      const omitted = this.failures.groups_omitted;
+      setText(this.footer, omitted > 0 ? `${formatInt(omitted)} more groups not listed.` : "");
+    }
+  }
+}

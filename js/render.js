@@ -1,0 +1,168 @@
+// The shared renderer: draws progress snapshots (docs/snapshot-schema.md) into an element.
+// Used by the widget (widget.js) and the HTML report (report.js). Redraws coalesce on
+// requestAnimationFrame; tree rows and failure groups are keyed and updated in place.
+// Text from user code only ever enters the DOM as text (textContent, attributes).
+
+import { FailuresPanel } from "./failures.js";
+import { Header } from "./header.js";
+import { SectionTree } from "./tree.js";
+import { h, setText } from "./util.js";
+
+/** @typedef {import("./types.js").Snapshot} Snapshot */
+/** @typedef {import("./types.js").Instance} Instance */
+
+export const SCHEMA = 1;
+
+/**
+ * @typedef {object} ViewOptions
+ * @property {() => void} [requestInstances]  ask for instances this view has not seen
+ * @property {(draw: () => void) => void} [schedule]  defaults to requestAnimationFrame
+ * @property {Map<number, Instance>} [instances]  a store shared with other views of the same run
+ */
+
+export class ProgressView {
+  /**
+   * @param {HTMLElement} root
+   * @param {ViewOptions} [options]
+   */
+  constructor(root, options = {}) {
+    this.root = root;
+    this.schedule = options.schedule ?? defaultSchedule;
+    this.requestInstances = options.requestInstances ?? (() => {});
+    /** @type {Map<number, Instance>} */
+    this.instances = options.instances ?? new Map();
+    /** @type {Snapshot | null} */
+    this.pending = null;
+    this.pendingInstances = false;
+    this.scheduled = false;
+    this.destroyed = false;
+    /** @type {Map<string, SectionTree>} */
+    this.trees = new Map();
+    /** @type {{ key: string, index: number } | null} */
+    this.selection = null;
+    this.el = h("div", "uj-root");
+    this.header = new Header();
+    this.message = h("div", "uj-note", {}, "Waiting for the run to start…");
+    this.sections = h("div", "uj-sections");
+    this.failures = new FailuresPanel(
+      (id) => this.instances.get(id),
+      () => this.requestInstances(),
+      () => this.select(null),
+    );
+    this.el.append(this.header.el, this.message, this.sections, this.failures.el);
+    root.append(this.el);
+  }
+
+  /**
+   * Queue a snapshot; the latest one is drawn on the next animation frame.
+   * @param {Snapshot} snapshot
+   */
+  update(snapshot) {
+    this.pending = snapshot;
+    this.kick();
+  }
+
+  /**
+   * Add instances (tracebacks); open failure groups fill in on the next frame.
+   * @param {Instance[]} items
+   */
+  addInstances(items) {
+    if (!Array.isArray(items) || items.length === 0) return;
+    for (const inst of items) this.instances.set(inst.id, inst);
+    this.pendingInstances = true;
+    this.kick();
+  }
+
+  kick() {
+    if (this.scheduled || this.destroyed) return;
+    this.scheduled = true;
+    this.schedule(() => this.flush());
+  }
+
+  /** Draw whatever is pending now. */
+  flush() {
+    this.scheduled = false;
+    if (this.destroyed) return;
+    const snapshot = this.pending;
+    this.pending = null;
+    if (snapshot) this.draw(snapshot);
+    if (this.pendingInstances) {
+      this.pendingInstances = false;
+      this.failures.refreshInstances();
+    }
+  }
+
+  /** @param {Snapshot} s */
+  draw(s) {
+    if (!s || typeof s !== "object" || !("schema" in s)) return;
+    if (s.schema !== SCHEMA) {
+      this.message.hidden = false;
+      setText(this.message, `uberjob: cannot draw a progress snapshot of schema ${s.schema}.`);
+      return;
+    }
+    this.message.hidden = true;
+    this.header.update(s);
+    this.el.setAttribute("data-state", s.state);
+    const isRunning = s.state === "running";
+    for (const section of s.sections) {
+      let tree = this.trees.get(section.key);
+      if (!tree) {
+        tree = new SectionTree(section.key, (key, index) => this.toggleSelect(key, index));
+        this.trees.set(section.key, tree);
+        const wrap = h("div", "uj-section", { "data-section": section.key });
+        wrap.append(tree.el);
+        this.sections.append(wrap);
+      }
+      tree.update(section, isRunning);
+    }
+    this.failures.update(s.failures);
+  }
+
+  /**
+   * @param {string} key
+   * @param {number} index
+   */
+  toggleSelect(key, index) {
+    const same = this.selection?.key === key && this.selection.index === index;
+    this.select(same ? null : { key, index });
+  }
+
+  /**
+   * Select a scope (filters the failures to it) or clear the selection.
+   * @param {{ key: string, index: number } | null} selection
+   */
+  select(selection) {
+    for (const [key, tree] of this.trees) {
+      tree.setSelected(selection?.key === key ? selection.index : null);
+    }
+    this.selection = selection;
+    const tree = selection && this.trees.get(selection.key);
+    if (!selection || !tree) {
+      this.failures.setFilter(null);
+      return;
+    }
+    const { key, index } = selection;
+    const names = [];
+    for (let i = index; i > 0; i = tree.parents[i]) names.unshift(tree.rows[i].name.textContent);
+    const label = names.length ? names.join(" › ") : tree.rows[0].name.textContent ?? key;
+    this.failures.setFilter({
+      label,
+      test: (g) => {
+        if (g.section !== key) return false;
+        for (let i = g.node; i >= 0; i = tree.parents[i]) if (i === index) return true;
+        return false;
+      },
+    });
+  }
+
+  destroy() {
+    this.destroyed = true;
+    this.el.remove();
+  }
+}
+
+/** @param {() => void} draw */
+function defaultSchedule(draw) {
+  if (typeof requestAnimationFrame === "function") requestAnimationFrame(draw);
+  else setTimeout(draw, 16);
+}

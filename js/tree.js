@@ -1,0 +1,240 @@
+// One section's scope tree: a flat ARIA tree whose rows are keyed by index and updated in place.
+
+import { countText, formatDuration, h, setAttr, setText } from "./util.js";
+import { defaultOpen } from "./fold.js";
+
+/** @typedef {import("./types.js").Row} Row */
+/** @typedef {import("./types.js").Section} Section */
+
+/**
+ * @typedef {object} RowView
+ * @property {HTMLElement} el
+ * @property {HTMLElement} label
+ * @property {HTMLElement} name
+ * @property {HTMLElement} bar
+ * @property {HTMLElement} done
+ * @property {HTMLElement} running
+ * @property {HTMLElement} failed
+ * @property {HTMLElement} count
+ * @property {HTMLElement} time
+ * @property {Row | null} last   the row as last drawn
+ * @property {boolean} lastRunning
+ */
+
+export class SectionTree {
+  /**
+   * @param {string} key  the section key ("stale" or "run")
+   * @param {(key: string, index: number) => void} onSelect  a row was chosen (click, Enter)
+   */
+  constructor(key, onSelect) {
+    this.key = key;
+    this.onSelect = onSelect;
+    /** @type {RowView[]} */
+    this.rows = [];
+    /** @type {number[]} */
+    this.parents = [];
+    /** @type {number[][]} */
+    this.children = [];
+    /** @type {number[]} display (depth-first) order of row indices */
+    this.order = [];
+    /** @type {boolean[]} */
+    this.defaults = [];
+    /** @type {Map<number, boolean>} open states the user chose */
+    this.overrides = new Map();
+    this.focused = 0;
+    /** @type {number | null} */
+    this.selected = null;
+    this.el = h("div", "uj-tree", { role: "tree", "aria-label": key });
+    this.el.addEventListener("keydown", (e) => this.onKey(e));
+    this.el.addEventListener("click", (e) => this.onClick(e));
+  }
+
+  /** @param {number} i */
+  isOpen(i) {
+    return this.overrides.get(i) ?? this.defaults[i] ?? false;
+  }
+
+  /**
+   * Draw a section. Only rows whose numbers changed touch the DOM.
+   * @param {Section} section
+   * @param {boolean} isRunning  count texts use the running form
+   */
+  update(section, isRunning) {
+    const nodes = section.nodes;
+    setAttr(this.el, "aria-label", section.title);
+    if (nodes.length !== this.rows.length) this.grow(nodes);
+    for (let i = 0; i < nodes.length; i++) this.drawRow(i, nodes[i], isRunning);
+  }
+
+  /** @param {Row[]} nodes */
+  grow(nodes) {
+    const start = this.rows.length;
+    for (let i = start; i < nodes.length; i++) {
+      const parent = nodes[i][0];
+      this.parents.push(parent);
+      this.children.push([]);
+      if (parent >= 0) this.children[parent].push(i);
+      this.rows.push(this.makeRow(i));
+    }
+    this.defaults = defaultOpen(this.parents);
+    this.order = [];
+    /** @type {number[]} */
+    const stack = nodes.length ? [0] : [];
+    while (stack.length) {
+      const i = /** @type {number} */ (stack.pop());
+      this.order.push(i);
+      const kids = this.children[i];
+      for (let k = kids.length - 1; k >= 0; k--) stack.push(kids[k]);
+    }
+    // insert the new rows at their depth-first place, walking backwards so `next` is placed
+    for (let k = this.order.length - 1; k >= 0; k--) {
+      const i = this.order[k];
+      if (i < start) continue;
+      const next = k + 1 < this.order.length ? this.rows[this.order[k + 1]].el : null;
+      this.el.insertBefore(this.rows[i].el, next);
+    }
+    if (start === 0) this.rows[0].el.tabIndex = 0;
+    this.refreshVisibility();
+  }
+
+  /** @param {number} i */
+  makeRow(i) {
+    let depth = 0;
+    for (let p = this.parents[i]; p >= 0; p = this.parents[p]) depth++;
+    const el = h("div", "uj-row", {
+      role: "treeitem", "aria-level": String(depth + 1), "aria-selected": "false",
+      tabindex: "-1", "data-key": `${this.key}/${i}`,
+    });
+    const label = h("span", "uj-label");
+    label.style.setProperty("--uj-depth", String(depth));
+    const name = h("span", "uj-name");
+    label.append(h("span", "uj-twisty", { "aria-hidden": "true" }), name);
+    const bar = h("span", "uj-bar", { role: "progressbar", "aria-valuemin": "0" });
+    const done = h("span", "uj-bar-done");
+    const running = h("span", "uj-bar-running");
+    const failed = h("span", "uj-bar-failed");
+    bar.append(done, running, failed);
+    const count = h("span", "uj-count");
+    const time = h("span", "uj-time");
+    el.append(label, bar, count, time);
+    return { el, label, name, bar, done, running, failed, count, time, last: null, lastRunning: false };
+  }
+
+  /**
+   * @param {number} i
+   * @param {Row} row
+   * @param {boolean} isRunning
+   */
+  drawRow(i, row, isRunning) {
+    const v = this.rows[i];
+    const last = v.last;
+    if (last && v.lastRunning === isRunning && last[1] === row[1] && last[2] === row[2]
+      && last[3] === row[3] && last[4] === row[4] && last[5] === row[5] && last[6] === row[6]) {
+      return;
+    }
+    const [, name, total, completed, running, failed, time] = row;
+    const text = countText(total, completed, running, failed, isRunning);
+    setText(v.name, name);
+    setAttr(v.name, "title", name);
+    setText(v.count, text);
+    setText(v.time, time >= 1 ? formatDuration(time) : "");
+    setAttr(v.time, "title", time >= 1 ? `${time.toFixed(2)} s of the run's time (uniform share)` : "");
+    setAttr(v.bar, "aria-valuemax", String(total));
+    setAttr(v.bar, "aria-valuenow", String(completed));
+    setAttr(v.bar, "aria-valuetext", text);
+    setAttr(v.bar, "aria-label", name);
+    const pct = (/** @type {number} */ n) => (total > 0 ? `${(100 * n) / total}%` : "0%");
+    v.done.style.width = pct(completed);
+    v.running.style.width = pct(running);
+    v.failed.style.width = pct(failed);
+    v.el.classList.toggle("uj-has-failed", failed > 0);
+    v.last = row;
+    v.lastRunning = isRunning;
+  }
+
+  refreshVisibility() {
+    /** @type {boolean[]} */
+    const shown = new Array(this.rows.length).fill(false);
+    for (const i of this.order) {
+      const p = this.parents[i];
+      shown[i] = p < 0 || (shown[p] && this.isOpen(p));
+      const el = this.rows[i].el;
+      if (el.hidden === shown[i]) el.hidden = !shown[i];
+      if (this.children[i].length > 0) setAttr(el, "aria-expanded", String(this.isOpen(i)));
+      else el.removeAttribute("aria-expanded");
+    }
+    if (!shown[this.focused]) {
+      let p = this.focused;
+      while (p > 0 && !shown[p]) p = this.parents[p];
+      this.moveFocus(p, false);
+    }
+  }
+
+  /**
+   * @param {number} i
+   * @param {boolean} [open]  omitted: toggle
+   */
+  setOpen(i, open) {
+    if (this.children[i]?.length === 0) return;
+    this.overrides.set(i, open ?? !this.isOpen(i));
+    this.refreshVisibility();
+  }
+
+  /** @param {number | null} i */
+  setSelected(i) {
+    if (this.selected !== null) this.rows[this.selected]?.el.setAttribute("aria-selected", "false");
+    this.selected = i;
+    if (i !== null) this.rows[i]?.el.setAttribute("aria-selected", "true");
+  }
+
+  /**
+   * @param {number} i
+   * @param {boolean} [focus]  also move the keyboard focus (not only the tab stop)
+   */
+  moveFocus(i, focus = true) {
+    const prev = this.rows[this.focused];
+    if (prev) prev.el.tabIndex = -1;
+    this.focused = i;
+    const row = this.rows[i];
+    if (!row) return;
+    row.el.tabIndex = 0;
+    if (focus) row.el.focus();
+  }
+
+  /** @param {MouseEvent} e */
+  onClick(e) {
+    const target = /** @type {Element} */ (e.target);
+    const rowEl = target.closest(".uj-row");
+    if (!rowEl) return;
+    const i = this.rows.findIndex((r) => r.el === rowEl);
+    if (i < 0) return;
+    this.moveFocus(i);
+    if (target.closest(".uj-twisty")) this.setOpen(i);
+    else this.onSelect(this.key, i);
+  }
+
+  /** @param {KeyboardEvent} e */
+  onKey(e) {
+    const visible = this.order.filter((i) => !this.rows[i].el.hidden);
+    const at = visible.indexOf(this.focused);
+    const i = this.focused;
+    const kids = this.children[i] ?? [];
+    switch (e.key) {
+      case "ArrowDown": this.moveFocus(visible[Math.min(at + 1, visible.length - 1)]); break;
+      case "ArrowUp": this.moveFocus(visible[Math.max(at - 1, 0)]); break;
+      case "Home": this.moveFocus(visible[0]); break;
+      case "End": this.moveFocus(visible[visible.length - 1]); break;
+      case "ArrowRight":
+        if (kids.length && !this.isOpen(i)) this.setOpen(i, true);
+        else if (kids.length) this.moveFocus(kids[0]);
+        break;
+      case "ArrowLeft":
+        if (kids.length && this.isOpen(i)) this.setOpen(i, false);
+        else if (this.parents[i] >= 0) this.moveFocus(this.parents[i]);
+        break;
+      case "Enter": case " ": this.onSelect(this.key, i); break;
+      default: return;
+    }
+    e.preventDefault();
+  }
+}

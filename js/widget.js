@@ -1,0 +1,98 @@
+// The anywidget entry point of uberjob's progress widget.
+//
+// Synced traits (set by src/uberjob/progress/_widget.py, always replaced whole):
+//   _snapshot   the latest progress snapshot (docs/snapshot-schema.md)
+//   _instances  every kept failure instance, set when the run ends (saved notebooks have them)
+// Custom messages: the kernel streams new instances as {kind: "instances", items}; a view that
+// lacks some (a reload or a second display mid-run) sends {kind: "request-instances"}.
+
+import { ProgressView } from "./render.js";
+
+/** @typedef {import("./types.js").Instance} Instance */
+/** @typedef {import("./types.js").Snapshot} Snapshot */
+/** @typedef {{ _snapshot: Snapshot, _instances: Instance[] }} Traits */
+/** @typedef {import("@anywidget/types").AnyModel<Traits>} Model */
+
+/**
+ * What all views of one widget model share.
+ * @typedef {object} Shared
+ * @property {Map<number, Instance>} instances
+ * @property {Set<ProgressView>} views
+ * @property {boolean} requested  a request is out and unanswered
+ * @property {(msg: any) => void} onMessage
+ * @property {() => void} onInstancesTrait
+ */
+
+/** @type {WeakMap<Model, Shared>} */
+const shared = new WeakMap();
+
+/**
+ * @param {Model} model
+ * @returns {Shared}
+ */
+function sharedOf(model) {
+  let s = shared.get(model);
+  if (s) return s;
+  /** @type {Shared} */
+  const state = {
+    instances: new Map(),
+    views: new Set(),
+    requested: false,
+    onMessage(msg) {
+      if (msg?.kind !== "instances" || !Array.isArray(msg.items)) return;
+      state.requested = false;
+      for (const view of state.views) view.addInstances(msg.items);
+      for (const inst of msg.items) state.instances.set(inst.id, inst);
+    },
+    onInstancesTrait() {
+      state.onMessage({ kind: "instances", items: model.get("_instances") ?? [] });
+    },
+  };
+  model.on("msg:custom", state.onMessage);
+  model.on("change:_instances", state.onInstancesTrait);
+  state.onInstancesTrait();
+  shared.set(model, state);
+  return state;
+}
+
+/** @param {Model} model */
+function requestInstances(model) {
+  const s = sharedOf(model);
+  if (s.requested) return;
+  s.requested = true;
+  model.send({ kind: "request-instances" });
+}
+
+/** @type {import("@anywidget/types").Initialize<Traits>} */
+function initialize({ model }) {
+  sharedOf(model);
+  return () => {
+    const s = shared.get(model);
+    if (!s) return;
+    model.off("msg:custom", s.onMessage);
+    model.off("change:_instances", s.onInstancesTrait);
+    shared.delete(model);
+  };
+}
+
+/** @type {import("@anywidget/types").Render<Traits>} */
+function render({ model, el }) {
+  const s = sharedOf(model);
+  const view = new ProgressView(el, {
+    instances: s.instances,
+    requestInstances: () => requestInstances(model),
+  });
+  s.views.add(view);
+  const onSnapshot = () => view.update(model.get("_snapshot"));
+  model.on("change:_snapshot", onSnapshot);
+  onSnapshot();
+  const kept = model.get("_snapshot")?.failures?.instances_kept ?? 0;
+  if (kept > s.instances.size) requestInstances(model);
+  return () => {
+    model.off("change:_snapshot", onSnapshot);
+    s.views.delete(view);
+    view.destroy();
+  };
+}
+
+export default { initialize, render };

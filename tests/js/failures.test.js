@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  click, fixture, fixtureInstances, makeView, press, rowNamed, type, visibleGroups,
+} from "./helpers.js";
+
+test("the failures panel lists the groups, largest first, and says what is omitted", () => {
+  const { root, view } = makeView();
+  const snap = fixture("many_failures");
+  view.update(snap);
+  const groups = root.querySelectorAll(".uj-group");
+  assert.equal(groups.length, snap.failures.groups.length);
+  const first = snap.failures.groups[0];
+  assert.equal(groups[0].querySelector(".uj-group-count")?.textContent, `${first.count.toLocaleString("en-US")}×`);
+  assert.equal(groups[0].querySelector(".uj-group-type")?.textContent, first.type);
+  assert.equal(groups[0].querySelector(".uj-group-message")?.textContent, first.message);
+  assert.equal(groups[0].querySelector(".uj-group-scope")?.textContent, first.scope.join(" › ") || "(any scope)");
+  assert.match(root.querySelector(".uj-failures-summary")?.textContent ?? "", /^10,000 failed in 100 groups$/);
+  assert.match(root.textContent ?? "", /901 more groups not listed/);
+});
+
+test("no failures: no panel", () => {
+  const { root, view } = makeView();
+  view.update(fixture("deep_tree"));
+  assert.equal(/** @type {HTMLElement} */ (root.querySelector(".uj-failures")).hidden, true);
+});
+
+test("a group expands to its instances, each with both tracebacks and copy buttons", () => {
+  const { root, view } = makeView();
+  view.addInstances(fixtureInstances("small"));
+  view.update(fixture("small"));
+  const group = /** @type {HTMLElement} */ (root.querySelector(".uj-group"));
+  const head = /** @type {HTMLElement} */ (group.querySelector(".uj-group-head"));
+  assert.equal(head.getAttribute("aria-expanded"), "false");
+  click(head);
+  assert.equal(head.getAttribute("aria-expanded"), "true");
+  const instances = group.querySelectorAll(".uj-instance");
+  assert.equal(instances.length, 2);
+  const pres = instances[0].querySelectorAll("pre");    // the first instance starts open
+  assert.equal(pres.length, 2);
+  assert.match(pres[0].textContent ?? "", /Something bad happened/);
+  assert.match(pres[1].textContent ?? "", /^Symbolic traceback/);
+  assert.equal(instances[0].querySelectorAll("button.uj-copy").length, 2);
+  assert.equal(instances[1].querySelectorAll("pre").length, 0, "later instances start closed");
+  click(/** @type {HTMLElement} */ (instances[1].querySelector(".uj-instance-head")));
+  assert.equal(instances[1].querySelectorAll("pre").length, 2);
+});
+
+test("instances not yet received are requested, then drawn when they arrive", () => {
+  let requests = 0;
+  const { root, view } = makeView({ requestInstances: () => { requests++; } });
+  view.update(fixture("small"));
+  click(/** @type {HTMLElement} */ (root.querySelector(".uj-group-head")));
+  assert.ok(requests > 0);
+  assert.match(root.querySelector(".uj-instance-body")?.textContent ?? "", /Loading/);
+  view.addInstances(fixtureInstances("small"));
+  assert.match(root.querySelector(".uj-instance-body pre")?.textContent ?? "", /Something bad/);
+});
+
+test("selecting a scope in the tree filters the failures to its subtree", () => {
+  const { root, view } = makeView();
+  const snap = fixture("many_failures");
+  view.update(snap);
+  const g = snap.failures.groups.find((/** @type {any} */ x) => x.scope.length > 0);
+  const scopeTop = g.scope[0];
+  const row = rowNamed(root, scopeTop);
+  click(/** @type {HTMLElement} */ (row.querySelector(".uj-name")));
+  assert.equal(row.getAttribute("aria-selected"), "true");
+  const expected = snap.failures.groups.filter((/** @type {any} */ x) => x.scope[0] === scopeTop);
+  const shown = visibleGroups(root);
+  assert.equal(shown.length, expected.length);
+  assert.ok(shown.length < snap.failures.groups.length);
+  const chip = /** @type {HTMLElement} */ (root.querySelector(".uj-chip"));
+  assert.equal(chip.hidden, false);
+  assert.match(chip.textContent ?? "", new RegExp(`in ${scopeTop}`));
+  click(chip);                                    // the chip clears the filter
+  assert.equal(visibleGroups(root).length, snap.failures.groups.length);
+  assert.equal(row.getAttribute("aria-selected"), "false");
+  press(row, "Enter");                            // Enter selects, again: deselects
+  assert.equal(visibleGroups(root).length, expected.length);
+  press(row, "Enter");
+  assert.equal(visibleGroups(root).length, snap.failures.groups.length);
+});
+
+test("search filters groups by type, message, scope and traceback text", () => {
+  const { root, view } = makeView();
+  const snap = fixture("many_failures");
+  view.addInstances(fixtureInstances("many_failures"));
+  view.update(snap);
+  const search = /** @type {HTMLInputElement} */ (root.querySelector("input.uj-search"));
+  const type0 = snap.failures.groups[0].type;
+  type(search, type0.toUpperCase());
+  const expected = snap.failures.groups.filter((/** @type {any} */ g) => g.type === type0 ||
+    g.message.toLowerCase().includes(type0.toLowerCase()));
+  assert.ok(visibleGroups(root).length >= expected.length);
+  assert.ok(visibleGroups(root).length < snap.failures.groups.length);
+  type(search, "no such text anywhere 12345");
+  assert.equal(visibleGroups(root).length, 0);
+  assert.match(root.textContent ?? "", /No failures match/);
+  type(search, "");
+  assert.equal(visibleGroups(root).length, snap.failures.groups.length);
+});
+
+test("hostile text from user code stays text", () => {
+  const { root, view } = makeView();
+  const snap = fixture("hostile_text");
+  view.addInstances(fixtureInstances("hostile_text"));
+  view.update(snap);
+  for (const head of root.querySelectorAll(".uj-group-head")) click(head);
+  assert.equal(root.querySelectorAll("img, script, b, a").length, 0);
+  const names = [...root.querySelectorAll(".uj-name")].map((n) => n.textContent);
+  assert.ok(names.includes("<img src=x onerror=alert(1)>"));
+  const messages = [...root.querySelectorAll(".uj-group-message")].map((n) => n.textContent);
+  assert.ok(messages.includes(snap.failures.groups[0].message));
+  assert.ok(messages.some((m) => m?.includes("<script>alert(1)</script>")));
+  const pre = [...root.querySelectorAll("pre")].map((p) => p.textContent).join("\n");
+  assert.match(pre, /<script>alert\(1\)<\/script>/);
+});
+
+test("updates change counts in place and keep open groups open", () => {
+  const { root, view } = makeView();
+  const snap = fixture("small");
+  view.addInstances(fixtureInstances("small"));
+  view.update(snap);
+  const group = /** @type {HTMLElement} */ (root.querySelector(".uj-group"));
+  click(/** @type {HTMLElement} */ (group.querySelector(".uj-group-head")));
+  const g = { ...snap.failures.groups[0], count: 7 };
+  view.update({ ...snap, failures: { ...snap.failures, count: 7, groups: [g] } });
+  assert.equal(root.querySelector(".uj-group"), group);
+  assert.equal(group.querySelector(".uj-group-count")?.textContent, "7×");
+  assert.equal(group.querySelector(".uj-group-head")?.getAttribute("aria-expanded"), "true");
+  assert.match(group.textContent ?? "", /5 more not kept/);
+});

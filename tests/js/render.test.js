@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { fixture, makeView } from "./helpers.js";
+import { countText, formatDuration, formatRate } from "../../js/util.js";
+
+test("the header shows the state word, elapsed time and calls per second", () => {
+  const { root, view } = makeView();
+  view.update(fixture("small"));
+  const state = root.querySelector(".uj-state");
+  assert.equal(state?.textContent, "running");
+  assert.equal(root.querySelector(".uj-elapsed")?.textContent, "4.3s");
+  assert.equal(root.querySelector(".uj-rate")?.textContent, "1.4 calls/s");
+  for (const [name, word] of [["deep_tree", "done"], ["many_failures", "failed"],
+    ["hostile_text", "interrupted"], ["stale_and_run", "stopped"]]) {
+    view.update(fixture(name));
+    assert.equal(root.querySelector(".uj-state")?.textContent, word);
+  }
+});
+
+test("redraws coalesce: only the latest snapshot of a frame is drawn", () => {
+  /** @type {(() => void)[]} */
+  const frames = [];
+  const { root, view } = makeView({ schedule: (/** @type {() => void} */ f) => frames.push(f) });
+  const snap = fixture("small");
+  view.update({ ...snap, elapsed: 1 });
+  view.update({ ...snap, elapsed: 2 });
+  view.update({ ...snap, elapsed: 3 });
+  assert.equal(frames.length, 1);
+  assert.equal(root.querySelector(".uj-state")?.textContent, "");
+  frames[0]();
+  assert.equal(root.querySelector(".uj-elapsed")?.textContent, "3.0s");
+});
+
+test("an unknown schema is reported, not drawn", () => {
+  const { root, view } = makeView();
+  view.update({ ...fixture("small"), schema: 99 });
+  assert.match(root.textContent ?? "", /uberjob: cannot draw a progress snapshot of schema 99/);
+  assert.equal(root.querySelectorAll(".uj-row").length, 0);
+});
+
+test("formatting helpers", () => {
+  assert.equal(countText(10, 3, 2, 0, true), "(3 + 2) / 10");
+  assert.equal(countText(10, 3, 2, 1, false), "3 / 10, 1 failed");
+  assert.equal(formatDuration(0.44), "0.4s");
+  assert.equal(formatDuration(75), "1m 15s");
+  assert.equal(formatDuration(3 * 3600 + 7 * 60), "3h 07m");
+  assert.equal(formatRate(812.3), "812 calls/s");
+  assert.equal(formatRate(12345), "12,345 calls/s");
+  assert.equal(formatRate(0), "0 calls/s");
+});
