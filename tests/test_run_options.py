@@ -1,0 +1,230 @@
+"""run()'s options: validation, progress values, schedulers, dry runs, executors."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import pickle
+import threading
+
+import pytest
+
+import uberjob
+from uberjob import CallError
+from uberjob.graph import Call
+from uberjob.progress import Progress, null_progress
+
+
+def add(a, b):
+    return a + b
+
+
+def square(x):
+    return x * x
+
+
+@pytest.fixture
+def plan_and_output():
+    plan = uberjob.Plan()
+    return plan, plan.call(add, 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"max_workers": 0}, ValueError, r"max_workers must be at least 1; got 0"),
+        ({"max_workers": "4"}, TypeError, r"max_workers must be int or None; got str"),
+        ({"max_workers": True}, TypeError, r"max_workers must be int; got a bool"),
+        ({"max_errors": -1}, ValueError, r"max_errors must be at least 0 \(or None\); got -1"),
+        ({"max_errors": 1.5}, TypeError, r"max_errors must be int or None; got float"),
+        ({"retry": 0}, ValueError, r"retry must be at least 1"),
+        ({"retry": "x"}, TypeError, r"retry must be int; got str"),
+        ({"scheduler": "fifo"}, ValueError, r"scheduler must be 'default' or 'random'; got 'fifo'"),
+        ({"scheduler": 3}, TypeError, r"scheduler must be str or None; got int"),
+        ({"dry_run": 1}, TypeError, r"dry_run must be bool; got int"),
+        ({"fresh_time": "today"}, TypeError, r"fresh_time must be datetime or None"),
+        ({"transform_physical": 5}, TypeError, r"transform_physical must be callable"),
+        ({"stale_check_max_workers": 0}, ValueError, r"stale_check_max_workers must be at least 1"),
+        ({"executor": "threads"}, TypeError, r"executor must be a concurrent.futures.Executor"),
+        ({"progress": "fancy"}, ValueError, r"progress must be one of"),
+        ({"progress": 3}, TypeError, r"progress must be a bool, None"),
+        ({"progress": ["console", 3]}, TypeError, r"progress must be"),
+    ],
+)
+def test_bad_arguments_are_rejected_before_anything_runs(kwargs, error, match):
+    ran = []
+    plan = uberjob.Plan()
+    x = plan.call(ran.append, 1)
+    with pytest.raises(error, match=match):
+        uberjob.run(plan, output=x, **kwargs)
+    assert ran == []
+
+
+def test_plan_must_be_a_plan():
+    with pytest.raises(TypeError, match="plan must be Plan; got dict"):
+        uberjob.run({})
+
+
+@pytest.mark.parametrize("progress", [False, None, null_progress, [null_progress], (False, null_progress)])
+def test_progress_values(plan_and_output, progress):
+    plan, x = plan_and_output
+    assert uberjob.run(plan, output=x, progress=progress) == 3
+
+
+def test_progress_strings_resolve_lazily(monkeypatch, tmp_path):
+    from uberjob.progress._choose import coerce_progress
+
+    assert coerce_progress("console") is uberjob.progress.console_progress
+    assert isinstance(coerce_progress(["console", False]), Progress)
+
+
+def test_progress_totals_match_the_plan_and_counts_add_up(recorder):
+    observer, progress = recorder
+    plan = uberjob.Plan()
+    with plan.scope("a"):
+        xs = [plan.call(square, i) for i in range(10)]
+    with plan.scope("b", 2):
+        total = plan.call(sum, xs)
+    assert uberjob.run(plan, output=total, progress=progress) == 285
+    totals = {e[2]: e[3] for e in observer.events if e[0] == "total"}
+    assert totals == {
+        ("a", "test_run_options.square"): 10,
+        ("b", 2, "uberjob._builtins.gather_list"): 1,
+        ("b", 2, "sum"): 1,
+    }
+    assert observer.count("running") == observer.count("completed") == 12
+
+
+@pytest.mark.parametrize("scheduler", ["default", "random", None])
+def test_schedulers_compute_the_same_result(scheduler):
+    plan = uberjob.Plan()
+    values = [plan.call(square, i) for i in range(100)]
+    pairs = [plan.call(add, values[i], values[-1 - i]) for i in range(100)]
+    total = plan.call(sum, pairs)
+    expected = sum(i * i + (99 - i) ** 2 for i in range(100))
+    assert uberjob.run(plan, output=total, scheduler=scheduler, progress=False) == expected
+
+
+def test_default_scheduler_finishes_branches_before_starting_new_ones():
+    order = []
+
+    def step(name, _=None):
+        order.append(name)
+        return name
+
+    plan = uberjob.Plan()
+    branches = []
+    for b in range(3):
+        x = plan.call(step, f"{b}.1")
+        x = plan.call(step, f"{b}.2", x)
+        x = plan.call(step, f"{b}.3", x)
+        branches.append(x)
+    uberjob.run(plan, output=branches, max_workers=1, progress=False)
+    assert order == [f"{b}.{k}" for b in range(3) for k in (1, 2, 3)]
+
+
+def test_dry_run_returns_the_pruned_physical_plan(plan_and_output):
+    plan, x = plan_and_output
+    unused = plan.call(add, 5, 5)
+    physical, output_node = uberjob.run(plan, output=[x], dry_run=True)
+    assert isinstance(physical, uberjob.Plan)
+    assert x in physical
+    assert unused not in physical
+    assert output_node in physical
+    assert uberjob.run(physical, output=output_node, progress=False) == [3]
+    assert physical is not plan
+
+
+def test_transform_physical_sees_and_replaces_the_plan(plan_and_output):
+    plan, x = plan_and_output
+    seen = []
+
+    def transform(physical, node):
+        seen.append((type(physical), node))
+        return physical, physical.call(square, node)
+
+    assert uberjob.run(plan, output=x, transform_physical=transform, progress=False) == 9
+    assert seen == [(uberjob.Plan, x)]
+
+
+def test_run_does_not_change_the_users_plan(plan_and_output):
+    plan, x = plan_and_output
+    before = len(plan)
+    uberjob.run(plan, output={"a": [x, x]}, progress=False)
+    assert len(plan) == before
+
+
+def test_constant_output():
+    plan = uberjob.Plan()
+    assert uberjob.run(plan, output=[1, 2], progress=False) == [1, 2]
+    assert uberjob.run(plan, output=plan.lit(5), progress=False) == 5
+
+
+def test_literal_with_a_dependency_waits_for_it():
+    log = []
+    plan = uberjob.Plan()
+    side = plan.call(log.append, "side effect")
+    literal = plan.lit("value")
+    plan.add_dependency(side, literal)
+    assert uberjob.run(plan, output=literal, progress=False) == "value"
+    assert log == ["side effect"]
+
+
+def test_thread_pool_executor():
+    plan = uberjob.Plan()
+    xs = [plan.call(square, i) for i in range(50)]
+    with concurrent.futures.ThreadPoolExecutor(4) as executor:
+        assert uberjob.run(plan, output=xs, executor=executor, progress=False) == [
+            i * i for i in range(50)
+        ]
+
+
+def test_executor_respects_max_workers_and_errors():
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def tracked(i):
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        with lock:
+            active -= 1
+        if i == 5:
+            raise ValueError("five")
+        return i
+
+    plan = uberjob.Plan()
+    xs = [plan.call(tracked, i) for i in range(30)]
+    with concurrent.futures.ThreadPoolExecutor(8) as executor, pytest.raises(CallError) as info:
+        uberjob.run(plan, output=xs, executor=executor, max_workers=2, max_errors=None, progress=False)
+    assert str(info.value.__cause__) == "five"
+    assert peak <= 2
+
+
+def test_process_pool_executor_and_an_unpicklable_function():
+    plan = uberjob.Plan()
+    xs = [plan.call(square, i) for i in range(8)]
+    total = plan.call(sum, xs)
+    with concurrent.futures.ProcessPoolExecutor(2) as executor:
+        assert uberjob.run(plan, output=total, executor=executor, progress=False) == 140
+        bad_plan = uberjob.Plan()
+        bad = bad_plan.call(lambda: 1)
+        with pytest.raises(CallError, match="lambda") as info:
+            uberjob.run(bad_plan, output=bad, executor=executor, progress=False)
+        assert isinstance(info.value.__cause__, (pickle.PicklingError, AttributeError, TypeError))
+
+
+def test_call_error_pickles():
+    plan = uberjob.Plan()
+    x = plan.call(square, 2)
+    error = CallError(x)
+    clone = pickle.loads(pickle.dumps(error))
+    assert isinstance(clone.call, Call)
+    assert str(clone) == str(error)
+
+
+def test_fresh_time_accepted_without_registry(plan_and_output):
+    plan, x = plan_and_output
+    assert uberjob.run(plan, output=x, fresh_time=dt.datetime.now(), progress=False) == 3
