@@ -10,11 +10,15 @@ from __future__ import annotations
 __all__ = ["count_text", "duration_text"]
 
 
-def count_text(total: int, completed: int, running: int, failed: int) -> str:
-    """1.0's progress text for one scope, e.g. ``(6 + 23) / 10000, 3 failed``."""
+def count_text(total: int, completed: int, running: int, failed: int, *, live: bool = True) -> str:
+    """1.0's progress text for one scope, e.g. ``(6 + 23) / 10000, 3 failed``.
+
+    ``live=False`` (the run is over) always gives ``completed / total``: calls still counted as
+    running when a run is interrupted will never finish.
+    """
     finished = completed + failed >= total
     started = completed + failed + running > 0
-    if finished or not started:
+    if not live or finished or not started:
         text = f"{completed} / {total}"
     else:
         text = f"({completed} + {running}) / {total}"
