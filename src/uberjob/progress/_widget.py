@@ -1,0 +1,90 @@
+"""``widget_progress`` (1.0 name ``ipython_progress``): the progress widget for Jupyter.
+
+One ``anywidget.AnyWidget`` per run with two synced traits, always replaced whole:
+
+- ``_snapshot``: the latest snapshot of the run's :class:`ProgressModel` (docs/snapshot-schema.md);
+- ``_instances``: every kept failure instance, set once the run ends (so saved notebooks have them).
+
+While the run goes on, new failure instances are streamed once each with
+``widget.send({"kind": "instances", "items": [...]})``; a frontend that missed them (a reloaded page,
+a second display) asks with ``{"kind": "request-instances"}`` and gets them all. Every update comes
+from the run's owner thread (the ``ModelView`` throttle), never from workers.
+"""
+
+from __future__ import annotations
+
+import anywidget
+import traitlets
+
+from uberjob.progress._html import STATIC, static_path
+from uberjob.progress._model import ProgressModel
+from uberjob.progress._observer import Progress
+from uberjob.progress._view import ModelView
+
+__all__ = ["ProgressWidget", "WidgetProgressObserver", "ipython_progress", "widget_progress"]
+
+
+class ProgressWidget(anywidget.AnyWidget):
+    """The widget showing one run's progress (built by :class:`WidgetProgressObserver`)."""
+
+    # anywidget reads (and with ANYWIDGET_HMR=1 watches) these files when the class is defined.
+    _esm = STATIC / "widget.js"
+    _css = STATIC / "widget.css"
+    _snapshot = traitlets.Dict().tag(sync=True)
+    _instances = traitlets.List().tag(sync=True)
+
+    def __init__(self, model: ProgressModel, **kwargs):
+        static_path("widget.js"), static_path("widget.css")  # a clear error when never built
+        super().__init__(_snapshot=model.snapshot(), **kwargs)
+        self._progress_model = model
+        self.on_msg(self._on_frontend_message)
+
+    def _on_frontend_message(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and content.get("kind") == "request-instances":
+            self.send({"kind": "instances", "items": self._progress_model.instances()})
+
+    @property
+    def snapshot(self) -> dict:
+        """The latest snapshot shown."""
+        return self._snapshot
+
+
+class WidgetProgressObserver(ModelView):
+    """Displays a :class:`ProgressWidget` when the run starts and updates it on the throttle."""
+
+    interval = 0.25
+    #: Redraw now and then without events too, so the elapsed time moves during long calls.
+    max_interval = 1.0
+
+    def __init__(self, model: ProgressModel | None = None, *, display: bool = True):
+        super().__init__(model)
+        self.widget = ProgressWidget(self.model)
+        self._display = display
+        self._instances_sent = 0
+
+    def __enter__(self):
+        if self._display:
+            from IPython.display import display
+
+            display(self.widget)
+        return super().__enter__()
+
+    def draw(self, snapshot: dict, final: bool) -> None:
+        widget = self.widget
+        if final:
+            with widget.hold_sync():
+                widget._instances = self.model.instances()
+                widget._snapshot = snapshot
+            return
+        new = self.model.instances(self._instances_sent)
+        if new:
+            widget.send({"kind": "instances", "items": new})
+            self._instances_sent += len(new)
+        widget._snapshot = snapshot
+
+
+widget_progress = Progress(WidgetProgressObserver)
+"""Progress shown as a live widget in Jupyter (the default inside a Jupyter kernel)."""
+
+ipython_progress = widget_progress
+"""The uberjob 1.0 name of :data:`widget_progress`."""
