@@ -1,0 +1,296 @@
+"""Tests of the console progress view in both modes (log blocks and the live terminal view)."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+
+import pytest
+
+from uberjob.progress._console import ConsoleView, _open_depth, _tree_order, console_progress
+from uberjob.progress._model import ProgressModel
+from uberjob.progress._text import count_text, duration_text
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+RUN = "run"
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def make_view(terminal: bool, **model_options) -> tuple[ConsoleView, io.StringIO, Clock]:
+    clock, stream = Clock(), io.StringIO()
+    model = ProgressModel(clock=clock, **model_options)
+    view = ConsoleView(stream, terminal=terminal, width=120, model=model, clock=clock)
+    return view, stream, clock
+
+
+def fail(view: ConsoleView, scope: tuple, exception: BaseException, section: str = RUN):
+    try:
+        raise exception
+    except BaseException as caught:
+        view.increment_running(section=section, scope=scope)
+        view.increment_failed(section=section, scope=scope, exception=caught)
+
+
+def plain(stream: io.StringIO) -> str:
+    return ANSI.sub("", stream.getvalue())
+
+
+# ----- text helpers -----
+
+
+@pytest.mark.parametrize(
+    ("counts", "live", "text"),
+    [
+        ((10, 0, 0, 0), True, "0 / 10"),
+        ((10000, 6, 23, 3), True, "(6 + 23) / 10000, 3 failed"),
+        ((10, 7, 0, 3), True, "7 / 10, 3 failed"),
+        ((10, 6, 2, 0), False, "6 / 10"),
+        ((10, 6, 0, 1), True, "(6 + 0) / 10, 1 failed"),
+    ],
+)
+def test_count_text_uses_the_1_0_wording(counts, live, text):
+    assert count_text(*counts, live=live) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(0.4, "0s"), (59.9, "59s"), (185, "3m05s"), (7260, "2h01m00s")]
+)
+def test_duration_text(seconds, text):
+    assert duration_text(seconds) == text
+
+
+def test_tree_order_is_depth_first_folds_and_truncates():
+    nodes = [[-1, "root"], [0, "a"], [0, "b"], [1, "a1"], [2, "b1"], [3, "a1x"]]
+    names = [(d, row[1]) for d, row in _tree_order(nodes, 10)]
+    assert names == [(0, "root"), (1, "a"), (2, "a1"), (3, "a1x"), (1, "b"), (2, "b1")]
+    assert [row and row[1] for _, row in _tree_order(nodes, 3)] == ["root", "a", "a1", None]
+    assert [row[1] for _, row in _tree_order(nodes, 10, max_depth=1)] == ["root", "a", "b"]
+
+
+def test_open_depth_opens_top_levels_and_folds_big_subtrees():
+    nodes = [[-1, "root"], [0, "etl"], [1, "extract"], [1, "transform"]]
+    nodes += [[3, f"shard_{i}"] for i in range(300)]
+    assert _open_depth(nodes, 24) == 2
+    assert _open_depth(nodes, 1000) == 3
+    assert _open_depth([[-1, "root"], *([[0, f"f{i}"] for i in range(50)])], 24) == 1
+
+
+# ----- log mode -----
+
+
+def test_log_blocks_are_periodic_and_end_with_a_final_block():
+    view, stream, clock = make_view(terminal=False)
+    with view:
+        view.increment_total(section=RUN, scope=("s", "m.f"), amount=10)
+        for _ in range(3):
+            view.increment_running(section=RUN, scope=("s", "m.f"))
+        clock.now = 0.6
+        view.tick()
+        assert stream.getvalue() == ""  # before first_block_delay
+        clock.now = 2.0
+        view.increment_completed(section=RUN, scope=("s", "m.f"))
+        view.tick()
+        first = stream.getvalue()
+        assert first.startswith("uberjob running, elapsed 2s, 0.5 calls/s, updated ")
+        assert first.endswith(
+            "Running graph:\n"
+            "  (1 + 2) / 10 | 2s | (all)\n"
+            "  (1 + 2) / 10 | 2s | s\n"
+            "  (1 + 2) / 10 | 2s |   m.f\n"
+        )
+        clock.now = 5.0
+        view.increment_completed(section=RUN, scope=("s", "m.f"))
+        view.tick()
+        assert stream.getvalue() == first  # too soon for another block
+        clock.now = 12.0
+        view.tick()
+        assert stream.getvalue().count("uberjob running") == 2
+        fail(view, ("s", "m.f"), ValueError("bad"))
+    text = stream.getvalue()
+    final = text[text.rindex("uberjob done") :]
+    assert "  2 / 10, 1 failed | 12s | (all)\n" in final
+    assert text.count("ValueError: bad") == 2  # header line and traceback's last line, once
+
+
+def test_times_below_one_second_are_not_shown_and_the_column_drops():
+    view, stream, clock = make_view(terminal=False)
+    with view:
+        view.increment_total(section=RUN, scope=("m.f",), amount=1)
+        view.increment_running(section=RUN, scope=("m.f",))
+        clock.now = 0.5
+        view.increment_completed(section=RUN, scope=("m.f",))
+    assert stream.getvalue().endswith("Running graph:\n  1 / 1 | (all)\n  1 / 1 | m.f\n")
+
+
+def test_each_failure_is_printed_once_and_groups_beyond_kept_instances_in_one_line():
+    view, stream, clock = make_view(terminal=False, max_instances=2)
+    scope = ("s", "m.f")
+    with view:
+        view.increment_total(section=RUN, scope=scope, amount=10)
+        fail(view, scope, KeyError("first"))
+        view.tick()
+        clock.now = 0.3
+        fail(view, scope, KeyError("first"))
+        fail(view, scope, KeyError("first"))  # beyond max_instances: only counted
+        fail(view, scope, ValueError("second\nline two"))  # a new group, no traceback kept
+        view.tick()
+    text = stream.getvalue()
+    assert text.count("failure 1 at 0s: KeyError: 'first'\n  in s, m.f\n    Traceback") == 1
+    assert text.count("failure 2 at 0s: KeyError: 'first'") == 1
+    assert "failure 3" not in text
+    assert text.count("new failure group: ValueError: second …\n  in s, m.f") == 1
+    assert "(traceback not kept: 2 already are)" in text
+    assert "\n    KeyError: 'first'\n" in text  # the traceback, indented
+
+
+def test_symbolic_tracebacks_of_call_errors_are_printed_after_the_runtime_one():
+    view, stream, _ = make_view(terminal=False)
+
+    class CallErrorLike(Exception):
+        def __init__(self, cause):
+            super().__init__("An exception...\nSymbolic traceback (most recent call last):\n  X")
+            self.call = "m.f"
+            self.__cause__ = cause
+
+    with view:
+        fail(view, ("m.f",), CallErrorLike(ZeroDivisionError("division by zero")))
+    text = stream.getvalue()
+    assert "failure 1 at 0s: ZeroDivisionError: division by zero\n  in m.f\n" in text
+    assert (
+        "    ZeroDivisionError: division by zero\n"
+        "    Symbolic traceback (most recent call last):\n      X\n"
+    ) in text
+
+
+def test_a_finished_section_is_printed_once_then_again_in_the_final_block():
+    view, stream, clock = make_view(terminal=False)
+    with view:
+        view.increment_total(section="stale", scope=("x", "JsonFileStore"), amount=1)
+        view.increment_running(section="stale", scope=("x", "JsonFileStore"))
+        view.increment_completed(section="stale", scope=("x", "JsonFileStore"))
+        view.increment_total(section=RUN, scope=("x", "m.f"), amount=1)
+        view.increment_running(section=RUN, scope=("x", "m.f"))
+        for now in (1.0, 11.0, 21.0):  # three blocks while the run section goes on
+            clock.now = now
+            view.tick()
+        view.increment_completed(section=RUN, scope=("x", "m.f"))
+    text = stream.getvalue()
+    assert text.count("Running graph:") == 4
+    assert text.count("Determining stale value stores:") == 2
+
+
+def test_log_blocks_are_bounded_in_rows():
+    view, stream, _ = make_view(terminal=False)
+    view.max_block_rows = 5
+    with view:
+        for i in range(50):
+            view.increment_total(section=RUN, scope=(f"m.f{i}",), amount=1)
+    lines = stream.getvalue().splitlines()
+    assert lines[-6:] == [
+        "  0 / 50 | (all)",
+        "   0 / 1 | m.f0",
+        "   0 / 1 | m.f1",
+        "   0 / 1 | m.f2",
+        "   0 / 1 | m.f3",
+        "         | … more scopes",
+    ]
+
+
+HOSTILE_SCOPE = ("<img src=x onerror=alert(1)>", "Tom & Jerry's [bold red]not markup[/]")
+HOSTILE_MESSAGE = "<script>alert(1)</script> [link=x]click[/link] ✓ 日本"
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_user_text_is_printed_literally(terminal):
+    view, stream, _ = make_view(terminal=terminal)
+    with view:
+        view.increment_total(section=RUN, scope=HOSTILE_SCOPE, amount=2)
+        fail(view, HOSTILE_SCOPE, ValueError(HOSTILE_MESSAGE))
+    text = plain(stream)
+    for literal in (*HOSTILE_SCOPE, HOSTILE_MESSAGE, f"ValueError: {HOSTILE_MESSAGE}"):
+        assert literal in text
+
+
+# ----- terminal mode -----
+
+
+def test_terminal_view_draws_live_and_leaves_the_final_picture():
+    view, stream, clock = make_view(terminal=True)
+    with view:
+        view.increment_total(section="stale", scope=("x", "JsonFileStore"), amount=1)
+        view.increment_total(section=RUN, scope=("x", "m.f"), amount=4)
+        for _ in range(3):
+            view.increment_running(section=RUN, scope=("x", "m.f"))
+        clock.now = 1.0
+        view.tick()
+        assert "(0 + 3) / 4" in plain(stream)
+        view.increment_completed(section=RUN, scope=("x", "m.f"))
+        fail(view, ("x", "m.f"), RuntimeError("oops"))
+        clock.now = 65.0
+        view.tick()
+    raw = stream.getvalue()
+    assert "\x1b[" in raw  # redrawn in place
+    assert raw.endswith("\x1b[?25h")  # the cursor is given back
+    final = plain(stream)[plain(stream).rindex("uberjob done") :]
+    assert final.startswith("uberjob done  elapsed 1m05s  0.0 calls/s  1 failed\n")
+    assert re.search(r"Determining stale value stores +━+ 0 / 1 *\n", final)
+    assert re.search(r"\n  x +━+ 1 / 4, 1 failed 1m05s *\n", final)
+    assert "1 failed: RuntimeError: oops  (x, m.f)" in final
+    assert plain(stream).count("failure 1 at 1s: RuntimeError: oops") == 1
+
+
+def test_terminal_view_folds_big_subtrees():
+    view, stream, _ = make_view(terminal=True)
+    with view:
+        for i in range(300):
+            view.increment_total(section=RUN, scope=("etl", "transform", f"shard_{i}"), amount=1)
+        view.increment_total(section=RUN, scope=("etl", "publish"), amount=1)
+    final = plain(stream)[plain(stream).rindex("uberjob done") :]
+    assert "transform" in final
+    assert "publish" in final
+    assert "shard_" not in final
+
+
+def test_terminal_view_shows_an_interrupted_run_and_restores_the_cursor():
+    view, stream, _ = make_view(terminal=True)
+    with pytest.raises(KeyboardInterrupt), view:
+        raise KeyboardInterrupt
+    assert "uberjob interrupted" in plain(stream)
+    assert stream.getvalue().endswith("\x1b[?25h")
+
+
+# ----- defaults -----
+
+
+def test_console_progress_writes_to_stderr_as_it_is_when_the_observer_is_made(capsys):
+    observer = console_progress.observer()
+    assert isinstance(observer, ConsoleView)
+    with observer:
+        observer.increment_total(section=RUN, scope=("m.f",), amount=1)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "uberjob done" in captured.err
+    assert "  0 / 1 | m.f" in captured.err  # not a TTY: log blocks
+
+
+def test_a_closed_or_odd_stream_is_not_a_tty():
+    class NoTTY:
+        def write(self, text):
+            pass
+
+        def flush(self):
+            pass
+
+    assert ConsoleView(NoTTY())._terminal is False
+    closed = io.StringIO()
+    closed.close()
+    assert ConsoleView(closed)._terminal is False
+    assert ConsoleView()._stream is sys.stderr
