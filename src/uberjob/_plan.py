@@ -62,7 +62,12 @@ class Plan:
 
     def _add_call(self, stack_frame, fn, args: tuple, kwargs: dict | None) -> Call:
         call = Call(fn, scope=self._scope, stack_frame=stack_frame)
-        call._args = tuple([self._gather_argument(stack_frame, a) for a in args]) if args else ()
+        gather = _GATHER
+        for arg in args:
+            if type(arg) in gather:  # only containers need work; `args` is reused otherwise
+                args = tuple([self._gather_argument(stack_frame, a) for a in args])
+                break
+        call._args = args
         if kwargs:
             call._kwargs = {k: self._gather_argument(stack_frame, v) for k, v in kwargs.items()}
         if self._graph is None:
@@ -247,7 +252,8 @@ class PlanStructure:
         return self._args.get(call, ((), None))
 
     def dependencies(self, node: Node) -> list[Node]:
-        return self._deps.get(node, ())
+        deps = self._deps
+        return deps.get(node, ()) if deps else ()
 
 
 def plan_structure(plan: Plan) -> PlanStructure:

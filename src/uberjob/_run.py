@@ -72,7 +72,7 @@ def _pruned(plan: Plan, output_node: Node | None, roots: list[Node]) -> Plan:
     from uberjob._engine.compile import _postorder
 
     structure = plan_structure(plan)
-    keep = _postorder(roots, structure)
+    keep, _ = _postorder(roots, structure)
     pruned = Plan()
     if plan._graph is None:
         pruned._nodes = dict.fromkeys(keep)

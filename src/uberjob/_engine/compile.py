@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from itertools import chain
 
 from uberjob._plan import PlanStructure
 from uberjob._util import fully_qualified_name
@@ -69,64 +70,57 @@ class CompiledPlan:
         return len(self.nodes)
 
 
-def _is_constant(node, structure: PlanStructure) -> bool:
-    return type(node) is Literal and not structure.dependencies(node)
-
-
-def _predecessors(node, structure: PlanStructure):
-    """The nodes ``node`` waits for: its node arguments, then its explicit dependencies."""
-    preds = []
+def _children(node, structure: PlanStructure):
+    """What ``node`` waits for: its arguments (values that are not nodes are skipped by the
+    caller), then its explicit dependencies. Avoids building lists in the common case."""
+    deps = structure.dependencies(node)
     if type(node) is Call:
         args, kwargs = structure.arguments(node)
-        preds.extend(a for a in args if type(a) is Call or type(a) is Literal)
-        if kwargs:
-            preds.extend(v for v in kwargs.values() if type(v) is Call or type(v) is Literal)
-    preds.extend(structure.dependencies(node))
-    return preds
+        if kwargs is None and not deps:
+            return args
+        return chain(args, kwargs.values() if kwargs else (), deps)
+    return deps
 
 
-def _postorder(roots, structure: PlanStructure) -> list[Node]:
-    """Depth-first post-order of everything the roots need; raises CycleError on a cycle."""
+def _postorder(roots, structure: PlanStructure) -> tuple[list[Node], dict[Node, int]]:
+    """Depth-first post-order of everything the roots need (constant literals left out), and
+    each node's position in it.
+
+    :raises CycleError: naming the nodes on a cycle.
+    """
     order: list[Node] = []
-    state: dict[Node, bool] = {}  # False: on the current path; True: finished
+    state: dict[Node, int | None] = {}  # None: on the current path; an int: its position
+    deps_of = structure.dependencies
     for root in roots:
-        if root in state:
+        if root in state or (type(root) is Literal and not deps_of(root)):
             continue
-        state[root] = False
-        stack = [(root, iter(_predecessors(root, structure)))]
+        state[root] = None
+        stack = [(root, iter(_children(root, structure)))]
         while stack:
-            node, preds = stack[-1]
-            for pred in preds:
-                seen = state.get(pred)
-                if seen is None:
-                    state[pred] = False
-                    stack.append((pred, iter(_predecessors(pred, structure))))
+            node, children = stack[-1]
+            for child in children:
+                kind = type(child)
+                if kind is not Call and (kind is not Literal or not deps_of(child)):
+                    continue  # a plain value or a constant literal: nothing to wait for
+                if child not in state:
+                    grandchildren = _children(child, structure)
+                    if not grandchildren:  # a leaf: finished at once, no stack frame needed
+                        state[child] = len(order)
+                        order.append(child)
+                        continue
+                    state[child] = None
+                    stack.append((child, iter(grandchildren)))
                     break
-                if seen is False:
+                if state[child] is None:
                     path = [entry[0] for entry in stack]
-                    cycle = path[path.index(pred) :]
+                    cycle = path[path.index(child) :]
                     names = " -> ".join(repr(n) for n in reversed(cycle))
-                    raise CycleError(f"The plan contains a cycle: {names} -> {pred!r}.")
+                    raise CycleError(f"The plan contains a cycle: {names} -> {child!r}.")
             else:
                 stack.pop()
-                state[node] = True
+                state[node] = len(order)
                 order.append(node)
-    return order
-
-
-def _scope_of(node: Node, cache: dict, names: dict) -> tuple:
-    fn = node.fn
-    try:
-        name = names[fn]
-    except KeyError:
-        name = names[fn] = fully_qualified_name(fn)
-    except TypeError:  # an unhashable callable
-        name = fully_qualified_name(fn)
-    key = (node.scope, name)
-    scope = cache.get(key)
-    if scope is None:
-        scope = cache[key] = (*node.scope, name)
-    return scope
+    return order, state
 
 
 def compile_plan(
@@ -139,13 +133,14 @@ def compile_plan(
 ) -> CompiledPlan:
     """Compile what ``roots`` need; ``output`` (one of the roots, or None) is kept alive."""
     compiled = CompiledPlan()
-    if output is not None and _is_constant(output, structure):
+    deps_of = structure.dependencies
+    arguments = structure.arguments
+    if output is not None and type(output) is Literal and not deps_of(output):
         compiled.output_value = output.value
-        roots = [r for r in roots if r is not output]
-    order = [n for n in _postorder(roots, structure) if not _is_constant(n, structure)]
+    order, index = _postorder(roots, structure)
     if scheduler == "random":
         random.shuffle(order)
-    index = {node: i for i, node in enumerate(order)}
+        index = {node: i for i, node in enumerate(order)}
     n = len(order)
     compiled.nodes = order
     fns = compiled.fns = [None] * n
@@ -156,65 +151,74 @@ def compile_plan(
     waiting = compiled.waiting = [0] * n
     uses = compiled.uses = [0] * n
     compiled.fuse = [-1] * n
-    compiled.values = [None] * n
+    values = compiled.values = [None] * n
     scopes = compiled.scopes = [()] * n
-    scope_cache: dict = {}
-    names: dict = {}
+    # Progress scopes are interned by the identity of the node's scope tuple and function (both
+    # stay alive while we compile): hashing scope tuples over and over would cost more.
+    scope_cache: dict[tuple[int, int], tuple] = {}
+    totals: Counter = Counter()
 
-    def add_edge(source: int, target: int) -> None:
-        current = succ[source]
+    def link(j: int, i: int) -> None:
+        current = succ[j]
         if current is None:
-            succ[source] = target
+            succ[j] = i
         elif type(current) is int:
-            succ[source] = [current, target]
+            succ[j] = [current, i]
         else:
-            current.append(target)
-        waiting[target] += 1
+            current.append(i)
+        waiting[i] += 1
 
     for i, node in enumerate(order):
         if type(node) is Call:
-            fns[i] = node.fn
-            scopes[i] = _scope_of(node, scope_cache, names)
-            args, kwargs = structure.arguments(node)
-            refs = []
-            template = None
+            fn = fns[i] = node.fn
+            key = (id(node.scope), id(fn))
+            scope = scope_cache.get(key)
+            if scope is None:
+                scope = scope_cache[key] = (*node.scope, fully_qualified_name(fn))
+            scopes[i] = scope
+            totals[scope] += 1
+            args, kwargs = arguments(node)
+            refs = None
             for position, arg in enumerate(args):
                 kind = type(arg)
                 if kind is Call or kind is Literal:
-                    if template is None:
-                        template = list(args)
+                    if refs is None:
+                        refs = []
+                        args = list(args)
                     j = index.get(arg)
-                    if j is None:  # a constant literal
-                        template[position] = arg.value
+                    if j is None:  # a constant literal: its value goes into the template
+                        args[position] = arg.value
                     else:
                         refs.append((position, j))
-                        add_edge(j, i)
+                        link(j, i)
                         uses[j] += 1
-            positional[i] = args if template is None else template
+            positional[i] = args
             if kwargs:
-                kw_template = dict(kwargs)
+                kwargs = dict(kwargs)
                 for name, arg in kwargs.items():
                     kind = type(arg)
                     if kind is Call or kind is Literal:
                         j = index.get(arg)
                         if j is None:
-                            kw_template[name] = arg.value
+                            kwargs[name] = arg.value
                         else:
+                            if refs is None:
+                                refs = []
                             refs.append((name, j))
-                            add_edge(j, i)
+                            link(j, i)
                             uses[j] += 1
-                kwargs_list[i] = kw_template
+                kwargs_list[i] = kwargs
             if refs:
                 refs_list[i] = tuple(refs)
         else:  # a literal that waits for dependencies: the owner completes it when ready
-            compiled.values[i] = node.value
-        for dependency in structure.dependencies(node):
+            values[i] = node.value
+        for dependency in deps_of(node):
             j = index.get(dependency)
             if j is not None:  # a constant literal dependency is always satisfied
-                add_edge(j, i)
+                link(j, i)
 
-    compiled.scope_totals = Counter(scopes[i] for i in range(n) if fns[i] is not None)
-    if output is not None and compiled.output_value is None and output in index:
+    compiled.scope_totals = totals
+    if output is not None and output in index:
         compiled.output = index[output]
     if fuse:
         _fuse(compiled)
@@ -223,7 +227,8 @@ def compile_plan(
 
 def _fuse(compiled: CompiledPlan) -> None:
     """Mark each call whose single successor edge feeds a call waiting on nothing else."""
-    fns, succ, waiting, fuse, uses = compiled.fns, compiled.succ, compiled.waiting, compiled.fuse, compiled.uses
+    fns, succ, waiting = compiled.fns, compiled.succ, compiled.waiting
+    fuse, uses = compiled.fuse, compiled.uses
     for j, target in enumerate(succ):
         if (
             type(target) is int

@@ -73,15 +73,17 @@ def get_stack_frame(initial_depth: int = 2):
     f1 = frame.f_back
     f2 = f1.f_back if f1 is not None else None
     f3 = f2.f_back if f2 is not None else None
+    # The instruction offset (f_lasti) identifies the call site as well as the line number does,
+    # and is ~5x cheaper to read; line numbers are computed only when a new site is interned.
     key = (
         frame.f_code,
-        frame.f_lineno,
+        frame.f_lasti,
         f1 and f1.f_code,
-        f1 and f1.f_lineno,
+        f1 and f1.f_lasti,
         f2 and f2.f_code,
-        f2 and f2.f_lineno,
+        f2 and f2.f_lasti,
         f3 and f3.f_code,
-        f3 and f3.f_lineno,
+        f3 and f3.f_lasti,
         f3 is not None and f3.f_back is not None,
     )
     stack_frame = _interned.get(key)
