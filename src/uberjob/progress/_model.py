@@ -259,7 +259,10 @@ class ProgressModel(ProgressObserver):
             }
 
     def instances(self, start: int = 0) -> list[dict]:
-        """The kept failure instances with ``id >= start`` (ids are dense from 0)."""
+        """The kept failure instances with ``id >= start`` (ids are dense from 0).
+
+        The dicts are shared with the model and never change once made: treat them as read-only.
+        """
         with self._lock:
             return self._failures.instances[max(start, 0) :]
 
