@@ -99,8 +99,7 @@ class _Section:
             for acc, mark, count in zip(self.times, self.marks, self.running, strict=True)
         ]
         # Parents precede children, so one backward pass rolls every subtree up.
-        for row in range(len(parents) - 1, 0, -1):
-            parent = parents[row]
+        for row, parent in zip(range(len(parents) - 1, 0, -1), parents[:0:-1], strict=True):
             total[parent] += total[row]
             completed[parent] += completed[row]
             running[parent] += running[row]
