@@ -82,15 +82,25 @@ def _children(node, structure: PlanStructure):
     return deps
 
 
-def _postorder(roots, structure: PlanStructure) -> tuple[list[Node], dict[Node, int]]:
+def _postorder(
+    roots, structure: PlanStructure, finish=None, state: dict | None = None
+) -> tuple[list[Node], dict]:
     """Depth-first post-order of everything the roots need (constant literals left out), and
-    each node's position in it.
+    each node's position in it. ``finish(node)``, when given, is called as each node finishes,
+    when all it waits for has finished before it.
 
     :raises CycleError: naming the nodes on a cycle.
     """
     order: list[Node] = []
-    state: dict[Node, int | None] = {}  # None: on the current path; an int: its position
+    state = {} if state is None else state  # node -> None while on the path, then its position
     deps_of = structure.dependencies
+
+    def done(node) -> None:
+        state[node] = len(order)
+        order.append(node)
+        if finish is not None:
+            finish(node)
+
     for root in roots:
         if root in state or (type(root) is Literal and not deps_of(root)):
             continue
@@ -105,8 +115,7 @@ def _postorder(roots, structure: PlanStructure) -> tuple[list[Node], dict[Node, 
                 if child not in state:
                     grandchildren = _children(child, structure)
                     if not grandchildren:  # a leaf: finished at once, no stack frame needed
-                        state[child] = len(order)
-                        order.append(child)
+                        done(child)
                         continue
                     state[child] = None
                     stack.append((child, iter(grandchildren)))
@@ -118,8 +127,7 @@ def _postorder(roots, structure: PlanStructure) -> tuple[list[Node], dict[Node, 
                     raise CycleError(f"The plan contains a cycle: {names} -> {child!r}.")
             else:
                 stack.pop()
-                state[node] = len(order)
-                order.append(node)
+                done(node)
     return order, state
 
 
@@ -135,28 +143,24 @@ def compile_plan(
     compiled = CompiledPlan()
     deps_of = structure.dependencies
     arguments = structure.arguments
-    if output is not None and type(output) is Literal and not deps_of(output):
-        compiled.output_value = output.value
-    order, index = _postorder(roots, structure)
-    if scheduler == "random":
-        random.shuffle(order)
-        index = {node: i for i, node in enumerate(order)}
-    n = len(order)
-    compiled.nodes = order
-    fns = compiled.fns = [None] * n
-    positional = compiled.positional = [()] * n
-    kwargs_list = compiled.kwargs = [None] * n
-    refs_list = compiled.refs = [()] * n
-    succ = compiled.succ = [None] * n
-    waiting = compiled.waiting = [0] * n
-    uses = compiled.uses = [0] * n
-    compiled.fuse = [-1] * n
-    values = compiled.values = [None] * n
-    scopes = compiled.scopes = [()] * n
+    fns, positional, kwargs_list, refs_list = (
+        compiled.fns,
+        compiled.positional,
+        compiled.kwargs,
+        compiled.refs,
+    )
+    succ, waiting, uses, values, scopes = (
+        compiled.succ,
+        compiled.waiting,
+        compiled.uses,
+        compiled.values,
+        compiled.scopes,
+    )
     # Progress scopes are interned by the identity of the node's scope tuple and function (both
     # stay alive while we compile): hashing scope tuples over and over would cost more.
     scope_cache: dict[tuple[int, int], tuple] = {}
-    totals: Counter = Counter()
+    totals = compiled.scope_totals
+    index: dict[Node, int | None] = {}
 
     def link(j: int, i: int) -> None:
         current = succ[j]
@@ -168,14 +172,27 @@ def compile_plan(
             current.append(i)
         waiting[i] += 1
 
-    for i, node in enumerate(order):
-        if type(node) is Call:
-            fn = fns[i] = node.fn
+    def finish(node) -> None:
+        i = len(fns)
+        succ.append(None)
+        waiting.append(0)
+        uses.append(0)
+        if type(node) is not Call:  # a literal that waits for dependencies
+            fns.append(None)
+            positional.append(())
+            kwargs_list.append(None)
+            refs_list.append(())
+            values.append(node.value)
+            scopes.append(())
+        else:
+            fn = node.fn
+            fns.append(fn)
+            values.append(None)
             key = (id(node.scope), id(fn))
             scope = scope_cache.get(key)
             if scope is None:
                 scope = scope_cache[key] = (*node.scope, fully_qualified_name(fn))
-            scopes[i] = scope
+            scopes.append(scope)
             totals[scope] += 1
             args, kwargs = arguments(node)
             refs = None
@@ -192,7 +209,7 @@ def compile_plan(
                         refs.append((position, j))
                         link(j, i)
                         uses[j] += 1
-            positional[i] = args
+            positional.append(args)
             if kwargs:
                 kwargs = dict(kwargs)
                 for name, arg in kwargs.items():
@@ -207,22 +224,50 @@ def compile_plan(
                             refs.append((name, j))
                             link(j, i)
                             uses[j] += 1
-                kwargs_list[i] = kwargs
-            if refs:
-                refs_list[i] = tuple(refs)
-        else:  # a literal that waits for dependencies: the owner completes it when ready
-            values[i] = node.value
+            kwargs_list.append(kwargs or None)
+            refs_list.append(tuple(refs) if refs else ())
         for dependency in deps_of(node):
             j = index.get(dependency)
             if j is not None:  # a constant literal dependency is always satisfied
                 link(j, i)
 
-    compiled.scope_totals = totals
-    if output is not None and output in index:
-        compiled.output = index[output]
+    # _postorder records each node's position in `index` before it calls finish(node), and a
+    # node finishes after everything it waits for: finish() can look all of them up.
+    order, state = _postorder(roots, structure, finish, index)
+    compiled.nodes = order
+    compiled.fuse = [-1] * len(order)
+    if output is not None:
+        if type(output) is Literal and not deps_of(output):
+            compiled.output_value = output.value
+        else:
+            compiled.output = state.get(output, -1)
+    if scheduler == "random":
+        _permute(compiled, random.sample(range(len(order)), len(order)))
     if fuse:
         _fuse(compiled)
     return compiled
+
+
+def _permute(compiled: CompiledPlan, new_of: list[int]) -> None:
+    """Renumber the nodes: node ``i`` becomes ``new_of[i]`` (the random scheduler)."""
+    n = len(new_of)
+
+    def moved(items: list) -> list:
+        result = [None] * n
+        for i, item in enumerate(items):
+            result[new_of[i]] = item
+        return result
+
+    compiled.refs = [tuple((key, new_of[j]) for key, j in refs) for refs in compiled.refs]
+    compiled.succ = [
+        None if s is None else new_of[s] if type(s) is int else [new_of[t] for t in s]
+        for s in compiled.succ
+    ]
+    for name in ("nodes", "fns", "positional", "kwargs", "refs", "succ", "waiting", "uses",
+                 "values", "scopes"):  # fmt: skip
+        setattr(compiled, name, moved(getattr(compiled, name)))
+    if compiled.output >= 0:
+        compiled.output = new_of[compiled.output]
 
 
 def _fuse(compiled: CompiledPlan) -> None:
