@@ -69,15 +69,16 @@ class ConsoleView(ModelView):
         self._started_at: float | None = None
         self._last_block_at: float | None = None
         self._live: Live | None = None
+        # Draw at least every second even when nothing changed: the live view's elapsed clock
+        # moves, and log blocks come every block_interval however quiet the run is.
+        self.max_interval = 1.0
         if self._terminal:
-            self.max_interval = 1.0  # keep the elapsed clock moving
             self._console = Console(
                 file=self._stream, width=width, force_terminal=True, force_jupyter=False,
                 highlight=False, markup=False, emoji=False,
             )  # fmt: skip
         else:
             self.interval = 0.5
-            self.max_interval = self.block_interval
 
     def draw(self, snapshot: dict, final: bool) -> None:
         if self._terminal:
