@@ -43,9 +43,7 @@ class RecordingObserver(ProgressObserver):
 
     def count(self, kind: str, section: str = "run") -> int:
         return sum(
-            e[3] if kind == "total" else 1
-            for e in self.events
-            if e[0] == kind and e[1] == section
+            e[3] if kind == "total" else 1 for e in self.events if e[0] == kind and e[1] == section
         )
 
 

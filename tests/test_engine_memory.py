@@ -67,9 +67,7 @@ def test_fan_out_fan_in_keeps_only_a_handful_alive(max_workers):
     digests = [plan.call(digest, plan.call(make, source, i)) for i in range(1000)]
     # A pairwise reduction tree: fan-in without holding every value at once.
     while len(digests) > 1:
-        digests = [
-            plan.call(sum, digests[k : k + 2]) for k in range(0, len(digests), 2)
-        ]
+        digests = [plan.call(sum, digests[k : k + 2]) for k in range(0, len(digests), 2)]
     assert uberjob.run(plan, output=digests[0], max_workers=max_workers, progress=False) == 1000
     assert tracker.peak <= max_workers + 4
     assert tracker.alive == 0

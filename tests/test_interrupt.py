@@ -28,14 +28,16 @@ SCRIPT = textwrap.dedent(
 
     plan = uberjob.Plan()
     calls = [plan.call(count_started, i) for i in range(100)]
-    threading.Thread(target=lambda: (started.wait(), print("STARTED", flush=True)), daemon=True).start()
+    announce = lambda: (started.wait(), print("STARTED", flush=True))
+    threading.Thread(target=announce, daemon=True).start()
     try:
         uberjob.run(plan, output=calls, max_workers=2, progress=False)
     except KeyboardInterrupt:
         print("INTERRUPTED", time.monotonic(), flush=True)
     # A second run in the same process works normally.
     plan2 = uberjob.Plan()
-    print("SECOND", uberjob.run(plan2, output=plan2.call(sum, [1, 2, 3]), progress=False), flush=True)
+    second = uberjob.run(plan2, output=plan2.call(sum, [1, 2, 3]), progress=False)
+    print("SECOND", second, flush=True)
     workers = [t for t in threading.enumerate() if t.name.startswith("uberjob-worker")]
     print("WORKERS", len(workers), flush=True)
     """

@@ -24,7 +24,8 @@ def identity(x):
 
 def test_call_error_names_function_carries_symbolic_traceback_and_cause():
     plan = uberjob.Plan()
-    x = plan.call(fail, 1); line = __import__("inspect").currentframe().f_lineno  # noqa: E702
+    x = plan.call(fail, 1)
+    line = __import__("inspect").currentframe().f_lineno - 1  # the line above
     with pytest.raises(CallError) as info:
         uberjob.run(plan, output=x, progress=False)
     error = info.value

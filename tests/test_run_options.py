@@ -65,7 +65,9 @@ def test_plan_must_be_a_plan():
         uberjob.run({})
 
 
-@pytest.mark.parametrize("progress", [False, None, null_progress, [null_progress], (False, null_progress)])
+@pytest.mark.parametrize(
+    "progress", [False, None, null_progress, [null_progress], (False, null_progress)]
+)
 def test_progress_values(plan_and_output, progress):
     plan, x = plan_and_output
     assert uberjob.run(plan, output=x, progress=progress) == 3
@@ -198,7 +200,9 @@ def test_executor_respects_max_workers_and_errors():
     plan = uberjob.Plan()
     xs = [plan.call(tracked, i) for i in range(30)]
     with concurrent.futures.ThreadPoolExecutor(8) as executor, pytest.raises(CallError) as info:
-        uberjob.run(plan, output=xs, executor=executor, max_workers=2, max_errors=None, progress=False)
+        uberjob.run(
+            plan, output=xs, executor=executor, max_workers=2, max_errors=None, progress=False
+        )
     assert str(info.value.__cause__) == "five"
     assert peak <= 2
 

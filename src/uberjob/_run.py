@@ -10,6 +10,7 @@ from collections.abc import Callable
 from uberjob._engine.compile import compile_plan
 from uberjob._engine.owner import Control, run_owner_loop
 from uberjob._plan import Plan, PlanStructure, is_node, plan_structure
+from uberjob._registry import Registry
 from uberjob._util.retry import coerce_retry
 from uberjob._util.stack import get_stack_frame
 from uberjob._util.validation import assert_is_callable, assert_is_instance
@@ -26,9 +27,21 @@ def default_max_workers() -> int:
     return min(32, (os.cpu_count() or 1) + 4)
 
 
-def _validate(*, plan, registry, dry_run, max_workers, max_errors, fresh_time, scheduler,
-              transform_physical, stale_check_max_workers, executor) -> None:
+def _validate(
+    *,
+    plan,
+    registry,
+    dry_run,
+    max_workers,
+    max_errors,
+    fresh_time,
+    scheduler,
+    transform_physical,
+    stale_check_max_workers,
+    executor,
+) -> None:
     assert_is_instance(plan, "plan", Plan)
+    assert_is_instance(registry, "registry", Registry, optional=True)
     assert_is_instance(dry_run, "dry_run", bool)
     assert_is_instance(max_workers, "max_workers", int, optional=True)
     if max_workers is not None and max_workers < 1:
@@ -46,9 +59,12 @@ def _validate(*, plan, registry, dry_run, max_workers, max_errors, fresh_time, s
         raise ValueError(
             f"stale_check_max_workers must be at least 1; got {stale_check_max_workers!r}."
         )
-    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
-        if not _is_dask_client(executor):
-            raise TypeError(
+    if (
+        executor is not None
+        and not isinstance(executor, concurrent.futures.Executor)
+        and not _is_dask_client(executor)
+    ):
+        raise TypeError(
                 "executor must be a concurrent.futures.Executor or a dask.distributed.Client; "
                 f"got {type(executor).__name__} ({executor!r:.80})."
             )
@@ -116,8 +132,20 @@ def run(
     retry = coerce_retry(retry)
     progress = coerce_progress(progress)
     stack_frame = get_stack_frame()
-    if registry is not None:
-        raise NotImplementedError("Registries are not supported yet.")
+    if registry:  # as in 1.0, an empty registry is no registry
+        from uberjob._registry.run import run_with_registry
+
+        return run_with_registry(
+            plan, output=output, registry=registry, dry_run=dry_run, max_errors=max_errors,
+            retry=retry, fresh_time=fresh_time, progress=progress, scheduler=scheduler,
+            transform_physical=transform_physical, fuse=executor is None,
+            stale_check_max_workers=stale_check_max_workers or max_workers
+            or default_max_workers(),
+            stack_frame=stack_frame,
+            make_dispatcher=lambda compiled, control: _make_dispatcher(
+                compiled, executor, max_workers, max_errors, retry, control
+            ),
+        )  # fmt: skip
 
     if dry_run or transform_physical is not None or plan._graph is not None:
         physical, output_node = _physical_plan(plan, output, stack_frame)
@@ -161,6 +189,12 @@ def _make_dispatcher(compiled, executor, max_workers, max_errors, retry, control
             max_errors=max_errors,
             retry=retry,
             control=control,
+        )
+    if _is_dask_client(executor):
+        from uberjob._engine.dask import DaskDispatcher
+
+        return DaskDispatcher(
+            compiled, executor, max_workers=max_workers, retry=retry, control=control
         )
     from uberjob._engine.executors import ExecutorDispatcher
 

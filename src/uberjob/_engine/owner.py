@@ -124,7 +124,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, control: Contr
                 kind = event & MASK
                 if kind == START:
                     increment_running(section=section, scope=scopes[i])
-                elif kind == DONE or kind == DONE_NEXT:
+                elif kind in (DONE, DONE_NEXT):
                     increment_completed(section=section, scope=scopes[i])
                     release_and_advance(i, ready)
                     if kind == DONE:

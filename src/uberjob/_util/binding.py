@@ -23,10 +23,17 @@ class _Shape:
     def __init__(self, signature: inspect.Signature):
         self.signature = signature
         positional = [
-            p for p in signature.parameters.values() if p.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
+            p
+            for p in signature.parameters.values()
+            if p.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
         ]
         kinds = {p.kind for p in signature.parameters.values()}
-        simple = not kinds & {_P.VAR_POSITIONAL, _P.VAR_KEYWORD, _P.KEYWORD_ONLY, _P.POSITIONAL_ONLY}
+        simple = not kinds & {
+            _P.VAR_POSITIONAL,
+            _P.VAR_KEYWORD,
+            _P.KEYWORD_ONLY,
+            _P.POSITIONAL_ONLY,
+        }
         defaults = [p.default is not _P.empty for p in positional]
         # Required positionals must come first for the count check to be exact.
         simple = simple and defaults == sorted(defaults)

@@ -7,6 +7,7 @@ planned from one loop share a single chain of :class:`StackFrame` objects.
 
 from __future__ import annotations
 
+import linecache
 import sys
 
 __all__ = ["StackFrame", "TruncatedStackFrame", "get_stack_frame", "render_symbolic_traceback"]
@@ -114,6 +115,11 @@ def render_symbolic_traceback(stack_frame) -> str:
     for frame in reversed(frames):
         if frame is TruncatedStackFrame:
             lines.append("  ... truncated")
-        else:
-            lines.append(f'  File "{frame.path}", line {frame.line}, in {frame.name}')
+            continue
+        lines.append(f'  File "{frame.path}", line {frame.line}, in {frame.name}')
+        # The planning line itself, as Python's own tracebacks show it (IPython registers
+        # notebook cells with linecache, so this works for cells too).
+        source = linecache.getline(frame.path, frame.line).strip()
+        if source:
+            lines.append(f"    {source}")
     return "\n".join(lines)

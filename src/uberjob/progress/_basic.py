@@ -6,7 +6,12 @@ import contextlib
 
 from uberjob.progress._observer import Progress, ProgressObserver
 
-__all__ = ["CompositeProgressObserver", "NullProgressObserver", "composite_progress", "null_progress"]
+__all__ = [
+    "CompositeProgressObserver",
+    "NullProgressObserver",
+    "composite_progress",
+    "null_progress",
+]
 
 
 class NullProgressObserver(ProgressObserver):
