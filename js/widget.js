@@ -10,7 +10,7 @@ import { ProgressView } from "./render.js";
 
 /** @typedef {import("./types.js").Instance} Instance */
 /** @typedef {import("./types.js").Snapshot} Snapshot */
-/** @typedef {{ _snapshot: Snapshot, _instances: Instance[] }} Traits */
+/** @typedef {{ _snapshot: DataView | Snapshot | null, _instances: Instance[] }} Traits */
 /** @typedef {import("@anywidget/types").AnyModel<Traits>} Model */
 
 /**
@@ -22,6 +22,19 @@ import { ProgressView } from "./render.js";
  * @property {(msg: any) => void} onMessage
  * @property {() => void} onInstancesTrait
  */
+
+/**
+ * The `_snapshot` trait arrives as compact JSON in a binary buffer (a DataView); a plain object
+ * (older saved state, tests) is taken as it is.
+ * @param {unknown} value
+ * @returns {Snapshot | null}
+ */
+export function decodeSnapshot(value) {
+  if (value instanceof DataView || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    return JSON.parse(new TextDecoder().decode(/** @type {ArrayBuffer | ArrayBufferView} */ (value)));
+  }
+  return value && typeof value === "object" ? /** @type {Snapshot} */ (value) : null;
+}
 
 /** @type {WeakMap<Model, Shared>} */
 const shared = new WeakMap();
@@ -83,10 +96,13 @@ function render({ model, el }) {
     requestInstances: () => requestInstances(model),
   });
   s.views.add(view);
-  const onSnapshot = () => view.update(model.get("_snapshot"));
+  const onSnapshot = () => {
+    const snapshot = decodeSnapshot(model.get("_snapshot"));
+    if (snapshot) view.update(snapshot);
+    return snapshot;
+  };
   model.on("change:_snapshot", onSnapshot);
-  onSnapshot();
-  const kept = model.get("_snapshot")?.failures?.instances_kept ?? 0;
+  const kept = onSnapshot()?.failures?.instances_kept ?? 0;
   if (kept > s.instances.size) requestInstances(model);
   return () => {
     model.off("change:_snapshot", onSnapshot);

@@ -86,7 +86,7 @@ body.uj-page { margin: 0 auto; padding: 16px; max-width: 1280px; background: #ff
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it over ``path``."""
+    """Write ``data`` to a temporary file beside ``path``, fsync it, rename it over ``path``."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -107,7 +107,9 @@ class HtmlProgressObserver(ModelView):
     #: Rewrite now and then even without events, so the running page's elapsed time moves.
     max_interval = 5.0
 
-    def __init__(self, target: Path | Callable[[bytes], object], model: ProgressModel | None = None):
+    def __init__(
+        self, target: Path | Callable[[bytes], object], model: ProgressModel | None = None
+    ):
         super().__init__(model)
         self.target = target
 

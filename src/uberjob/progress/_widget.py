@@ -6,12 +6,14 @@ One ``anywidget.AnyWidget`` per run with two synced traits, always replaced whol
 - ``_instances``: every kept failure instance, set once the run ends (so saved notebooks have them).
 
 While the run goes on, new failure instances are streamed once each with
-``widget.send({"kind": "instances", "items": [...]})``; a frontend that missed them (a reloaded page,
-a second display) asks with ``{"kind": "request-instances"}`` and gets them all. Every update comes
-from the run's owner thread (the ``ModelView`` throttle), never from workers.
+``widget.send({"kind": "instances", "items": [...]})``; a frontend that missed them (a reloaded
+page, a second display) asks with ``{"kind": "request-instances"}`` and gets them all. Every
+update comes from the run's owner thread (the ``ModelView`` throttle), never from workers.
 """
 
 from __future__ import annotations
+
+import json
 
 import anywidget
 import traitlets
@@ -24,13 +26,19 @@ from uberjob.progress._view import ModelView
 __all__ = ["ProgressWidget", "WidgetProgressObserver", "ipython_progress", "widget_progress"]
 
 
+def _compact_json(value: dict, _widget) -> memoryview:
+    return memoryview(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
 class ProgressWidget(anywidget.AnyWidget):
     """The widget showing one run's progress (built by :class:`WidgetProgressObserver`)."""
 
     # anywidget reads (and with ANYWIDGET_HMR=1 watches) these files when the class is defined.
     _esm = STATIC / "widget.js"
     _css = STATIC / "widget.css"
-    _snapshot = traitlets.Dict().tag(sync=True)
+    # On the wire the snapshot is compact JSON in a binary buffer: no JSON re-escaping, no
+    # indentation spaces (an update of 1,000 scopes and 10,000 failures is ~56 KB, not ~66 KB).
+    _snapshot = traitlets.Dict().tag(sync=True, to_json=_compact_json)
     _instances = traitlets.List().tag(sync=True)
 
     def __init__(self, model: ProgressModel, **kwargs):

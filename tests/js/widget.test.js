@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { dom, fixture, fixtureInstances } from "./helpers.js";
+
+const widget = (await import("../../js/widget.js")).default;
+
+/** A stand-in for anywidget's model: traits, change events, custom messages. */
+class FakeModel {
+  /** @param {Record<string, any>} traits */
+  constructor(traits) {
+    this.traits = traits;
+    /** @type {Map<string, Set<Function>>} */
+    this.handlers = new Map();
+    /** @type {any[]} */
+    this.sent = [];
+  }
+  /** @param {string} k */
+  get(k) { return this.traits[k]; }
+  /** @param {string} k @param {any} v */
+  set(k, v) { this.traits[k] = v; this.emit(`change:${k}`); }
+  /** @param {string} name @param {Function} f */
+  on(name, f) { (this.handlers.get(name) ?? this.handlers.set(name, new Set()).get(name))?.add(f); }
+  /** @param {string} name @param {Function} f */
+  off(name, f) { this.handlers.get(name)?.delete(f); }
+  /** @param {string} name @param {any[]} args */
+  emit(name, ...args) { for (const f of this.handlers.get(name) ?? []) f(...args); }
+  /** @param {any} msg */
+  send(msg) { this.sent.push(msg); }
+  save_changes() {}
+}
+
+/** @param {any} snapshot */
+const bytes = (snapshot) => new DataView(new TextEncoder().encode(JSON.stringify(snapshot)).buffer);
+const frame = () => new Promise((resolve) => dom.window.requestAnimationFrame(() => resolve(null)));
+
+/** @param {FakeModel} model */
+async function renderInto(model) {
+  const el = document.createElement("div");
+  document.body.append(el);
+  const props = /** @type {any} */ ({ model, el });
+  const cleanup = await widget.render?.(props);
+  await frame();
+  return { el, cleanup: /** @type {() => void} */ (cleanup) };
+}
+
+test("the widget draws the binary snapshot trait and follows its changes", async () => {
+  const snap = fixture("small");
+  const model = new FakeModel({ _snapshot: bytes({ ...snap, failures: { ...snap.failures, instances_kept: 0 } }), _instances: [] });
+  await widget.initialize?.(/** @type {any} */ ({ model }));
+  const { el, cleanup } = await renderInto(model);
+  assert.equal(el.querySelector(".uj-state")?.textContent, "running");
+  model.set("_snapshot", bytes({ ...snap, state: "done" }));
+  await frame();
+  assert.equal(el.querySelector(".uj-state")?.textContent, "done");
+  cleanup();
+  assert.equal(el.children.length, 0);
+});
+
+test("streamed instances reach every view; a late view asks for the ones it missed", async () => {
+  const snap = fixture("small");
+  const model = new FakeModel({ _snapshot: bytes(snap), _instances: [] });
+  await widget.initialize?.(/** @type {any} */ ({ model }));
+  const first = await renderInto(model);
+  assert.deepEqual(model.sent, [{ kind: "request-instances" }], "2 kept, 0 known");
+  model.emit("msg:custom", { kind: "instances", items: fixtureInstances("small") });
+  await frame();
+  const second = await renderInto(model);            // a second display mid-run
+  assert.equal(model.sent.length, 1, "the second view finds the instances already there");
+  for (const { el } of [first, second]) {
+    const head = /** @type {HTMLElement} */ (el.querySelector(".uj-group-head"));
+    head.click();
+    assert.match(el.querySelector(".uj-instance pre")?.textContent ?? "", /Something bad happened/);
+  }
+});
