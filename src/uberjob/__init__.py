@@ -4,10 +4,12 @@ A drop-in successor of uberjob 1.0: the same public API, a faster engine, and a 
 for Jupyter. See README.md for a tour.
 """
 
-from uberjob import graph, progress
+from uberjob import graph, progress, stores
 from uberjob._errors import CallError, NotTransformedError, RunStopped
 from uberjob._plan import Plan
+from uberjob._registry import Registry
 from uberjob._run import run
+from uberjob._value_store import ValueStore
 
 __version__ = "2.0.0.dev0"
 
@@ -15,9 +17,12 @@ __all__ = [
     "CallError",
     "NotTransformedError",
     "Plan",
+    "Registry",
     "RunStopped",
+    "ValueStore",
     "__version__",
     "graph",
     "progress",
     "run",
+    "stores",
 ]

@@ -1,0 +1,182 @@
+"""The physical plan: the plan with each registered node's store read (and, if stale, written).
+
+For a node ``n`` with store ``s``:
+
+- a call ``type(s).read(s)`` replaces ``n`` as the argument of every consumer of ``n``;
+- if ``n`` is stale and stored, a call ``type(s).write(s, n)`` runs first and the read waits for
+  it, so consumers see the value as the store gives it back (a tuple through JSON is a list);
+- if ``n`` is a stale source, a :data:`Barrier` literal waits for the source's dependencies
+  (lesson 4: the call that produces the file) and the read waits for the barrier;
+- an explicit dependency on ``n`` becomes a dependency on its write (or barrier) when ``n`` is
+  stale, and is dropped when it is fresh (the stored value is already there).
+
+The reads and writes take the scope of the node they replace (plus its function's name), so
+progress shows them under it; their symbolic traceback is the ``registry.add`` / ``source`` line.
+
+Nothing is copied: :class:`PhysicalStructure` is an overlay on the plan's structure that the
+compiler reads like any other, rewriting the arguments of only the calls it is asked about. The
+write calls (and barriers) are the roots that must run even when no output is requested.
+:meth:`PhysicalStructure.to_plan` materializes the needed part as a ``Plan`` for ``dry_run``,
+``transform_physical`` and ``render``.
+"""
+
+from __future__ import annotations
+
+from uberjob._engine.compile import _postorder
+from uberjob._plan import Plan
+from uberjob._util import fully_qualified_name
+from uberjob._value_store import ValueStore
+from uberjob.graph import Call, Dependency, Graph, KeywordArg, Literal, Node, PositionalArg
+
+__all__ = ["Barrier", "PhysicalStructure"]
+
+
+class _BarrierType:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Barrier"
+
+    def __reduce__(self):
+        return "Barrier"
+
+
+Barrier = _BarrierType()
+"""The value of the literal that a stale source's read waits for."""
+
+
+def _is_node(value) -> bool:
+    return type(value) is Call or type(value) is Literal
+
+
+class PhysicalStructure:
+    """A plan structure (``arguments``, ``dependencies``) with the registry's reads and writes."""
+
+    __slots__ = ("_barrier_source", "_base", "_own_args", "_own_deps", "_read_of", "_write_of",
+                 "output", "roots")  # fmt: skip
+
+    def __init__(self, base, mapping, members, stale: set, output: Node | None):
+        """``members``: the nodes in the plan (a registered node outside it is ignored)."""
+        self._base = base
+        self._read_of: dict[Node, Call] = {}
+        self._write_of: dict[Node, Node] = {}  # stale nodes only: their write call or barrier
+        self._own_args: dict[Call, tuple] = {}
+        self._own_deps: dict[Node, list] = {}
+        self._barrier_source: dict[Literal, Node] = {}
+        roots: list[Node] = []
+        names: dict = {}
+        for node, entry in mapping.items():
+            if node not in members:
+                continue
+            store = entry.value_store
+            kind = type(store)
+            if type(node) is Call:
+                fn = node.fn
+                name = names.get(fn) if _hashable(fn) else None
+                if name is None:
+                    name = fully_qualified_name(fn)
+                    if _hashable(fn):
+                        names[fn] = name
+                scope = (*node.scope, name)
+            else:
+                scope = node.scope
+            read = self._new_call(kind.read, scope, entry.stack_frame, (store,))
+            self._read_of[node] = read
+            if node in stale:
+                if entry.is_source:
+                    write = Literal(Barrier, scope=node.scope)
+                    self._barrier_source[write] = node
+                else:
+                    write = self._new_call(kind.write, scope, entry.stack_frame, (store, node))
+                self._write_of[node] = write
+                self._own_deps[read] = [write]
+                roots.append(write)
+        self.output = self._read_of.get(output, output) if output is not None else None
+        self.roots = ([self.output] if self.output is not None else []) + roots
+
+    def _new_call(self, fn, scope, stack_frame, args: tuple) -> Call:
+        call = Call(fn, scope=scope, stack_frame=stack_frame)
+        call._args = args
+        self._own_args[call] = (args, None)
+        return call
+
+    def arguments(self, call: Call) -> tuple[tuple, dict | None]:
+        own = self._own_args.get(call)
+        if own is not None:
+            return own
+        args, kwargs = self._base.arguments(call)
+        read_of = self._read_of
+        for arg in args:
+            if _is_node(arg) and arg in read_of:
+                args = tuple(read_of.get(a, a) if _is_node(a) else a for a in args)
+                break
+        if kwargs:
+            for value in kwargs.values():
+                if _is_node(value) and value in read_of:
+                    kwargs = {k: read_of.get(v, v) if _is_node(v) else v for k, v in kwargs.items()}
+                    break
+        return args, kwargs
+
+    def dependencies(self, node: Node) -> list[Node]:
+        own = self._own_deps.get(node)
+        if own is not None:
+            return own
+        if type(node) is Literal and node in self._barrier_source:
+            source = self._barrier_source[node]
+            args, kwargs = self.arguments(source) if type(source) is Call else ((), None)
+            preds = [a for a in args if _is_node(a)]
+            preds.extend(v for v in (kwargs or {}).values() if _is_node(v))
+            return preds + self._redirect(self._base.dependencies(source))
+        return self._redirect(self._base.dependencies(node))
+
+    def _redirect(self, deps) -> list[Node]:
+        if not deps:
+            return deps
+        read_of, write_of = self._read_of, self._write_of
+        if not any(d in read_of for d in deps):
+            return deps
+        # On a stored node: wait for its write when it is stale; nothing to wait for when fresh.
+        kept = [d for d in deps if d not in read_of or d in write_of]
+        return [write_of[d] if d in read_of else d for d in kept]
+
+    def to_plan(self, roots: list[Node] | None = None) -> Plan:
+        """What ``roots`` (default: the output and the writes) need, as a plan in graph mode."""
+        order, _ = _postorder(self.roots if roots is None else roots, self)
+        graph = Graph()
+        graph.add_nodes_from(order)
+        stores: dict = {}  # a store's read and write share one literal, as in 1.0
+        for node in order:
+            if type(node) is Call:
+                args, kwargs = self.arguments(node)
+                for index, arg in enumerate(args):
+                    source = _as_node(graph, arg, node, stores)
+                    graph.add_edge(source, node, PositionalArg(index))
+                for index, (name, arg) in enumerate((kwargs or {}).items()):
+                    source = _as_node(graph, arg, node, stores)
+                    graph.add_edge(source, node, KeywordArg(name, index))
+            for dependency in self.dependencies(node):
+                graph.add_edge(dependency, node, Dependency())
+        plan = Plan()
+        plan.graph = graph
+        return plan
+
+
+def _as_node(graph: Graph, value, call: Call, stores: dict) -> Node:
+    if _is_node(value):
+        return value
+    key = (id(value), call.scope) if isinstance(value, ValueStore) else None
+    literal = stores.get(key) if key is not None else None
+    if literal is None:
+        literal = Literal(value, scope=call.scope)
+        graph.add_node(literal)
+        if key is not None:
+            stores[key] = literal
+    return literal
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True

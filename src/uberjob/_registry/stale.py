@@ -1,0 +1,201 @@
+"""The stale check: which stored values have to be (re)computed.
+
+Walking the plan in topological order, a node is *stale* when a predecessor is stale; otherwise
+its *modified time* is the latest of its predecessors' (``None`` when none has one) unless it
+has a store, in which case the store decides:
+
+- no stored value (``get_modified_time()`` is ``None``): stale;
+- older than the latest input, or than ``fresh_time``: stale. A *source* without any input that
+  has a modified time is never stale (nothing could have made it out of date);
+- otherwise fresh, and its modified time is the store's.
+
+The stores' modified times are fetched ahead of the walk by a thread pool
+(``stale_check_max_workers``), in batches, in the walk's order; the walk (on the calling thread)
+waits only for the batch it needs next, so slow stores (network file systems) are checked in
+parallel while the progress observer sees the nodes complete in order. A store that the walk
+does not need (its node already has a stale predecessor) may have been asked speculatively;
+whatever it raised is then ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from uberjob._errors import chained_call_error
+from uberjob._util import fully_qualified_name
+from uberjob.graph import Call, Literal
+
+__all__ = ["find_stale", "stale_scopes"]
+
+SERIAL_BELOW = 16  # stores; fewer than this are checked on the calling thread
+MAX_BATCH = 64
+TICK_SECONDS = 0.02
+
+
+def naive_local(value: dt.datetime | None) -> dt.datetime | None:
+    """Aware datetimes as naive local time, the convention of ``get_modified_time``."""
+    if value is not None and value.tzinfo is not None:
+        return value.astimezone().replace(tzinfo=None)
+    return value
+
+
+def stale_scopes(order, mapping) -> list:
+    """The ``"stale"`` progress scope of each node of ``order`` (``None`` for a non-call):
+    ``(*scope, function name)``, plus the store's class name for a node that has a store."""
+    cache: dict = {}
+    scopes = []
+    for node in order:
+        if type(node) is not Call:
+            scopes.append(None)
+            continue
+        entry = mapping.get(node)
+        store_type = None if entry is None else type(entry.value_store)
+        fn = node.fn
+        try:
+            key = (node.scope, fn, store_type)
+            scope = cache.get(key)
+        except TypeError:  # an unhashable callable
+            key, scope = None, None
+        if scope is None:
+            scope = (*node.scope, fully_qualified_name(fn))
+            if store_type is not None:
+                scope = (*scope, fully_qualified_name(store_type))
+            if key is not None:
+                cache[key] = scope
+        scopes.append(scope)
+    return scopes
+
+
+def _get_times(stores, retry) -> list:
+    """``(True, modified time)`` or ``(False, exception)`` for each store."""
+    results = []
+    for store in stores:
+        try:
+            get = store.get_modified_time
+            results.append((True, (retry(get) if retry is not None else get)()))
+        except Exception as error:
+            results.append((False, error))
+    return results
+
+
+class _ModifiedTimes:
+    """Modified times of the stored nodes, fetched ahead in batches (or on demand if few)."""
+
+    def __init__(self, stored: list, mapping, *, retry, max_workers: int):
+        self._retry = retry
+        self._mapping = mapping
+        self._executor = None
+        if len(stored) < SERIAL_BELOW or max_workers <= 1:
+            return
+        size = max(1, min(MAX_BATCH, -(-len(stored) // (max_workers * 4))))
+        self._size = size
+        self._position = {node: k for k, node in enumerate(stored)}
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="uberjob-stale")
+        stores = [mapping[node].value_store for node in stored]
+        self._batches = [
+            self._executor.submit(_get_times, stores[start : start + size], retry)
+            for start in range(0, len(stores), size)
+        ]
+
+    def get(self, node) -> dt.datetime | None:
+        """The store's modified time; raises what ``get_modified_time`` raised."""
+        if self._executor is None:
+            ((ok, value),) = _get_times([self._mapping[node].value_store], self._retry)
+        else:
+            k = self._position[node]
+            ok, value = self._batches[k // self._size].result()[k % self._size]
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _predecessors(node, structure):
+    if type(node) is Call:
+        args, kwargs = structure.arguments(node)
+        preds = [a for a in args if type(a) is Call or type(a) is Literal]
+        if kwargs:
+            preds.extend(v for v in kwargs.values() if type(v) is Call or type(v) is Literal)
+        deps = structure.dependencies(node)
+        if deps:
+            preds.extend(deps)
+        return preds
+    return structure.dependencies(node)
+
+
+def find_stale(
+    order: list,
+    structure,
+    mapping,
+    *,
+    observer,
+    fresh_time: dt.datetime | None,
+    retry,
+    max_workers: int,
+) -> set:
+    """The stale nodes of ``order`` (every node of the plan, in topological order).
+
+    Reports the ``"stale"`` section to ``observer``: the totals first, then each call as it is
+    checked. A store that raises fails the run with a ``CallError`` for its node.
+    """
+    scopes = stale_scopes(order, mapping)
+    for scope, count in Counter(s for s in scopes if s is not None).items():
+        observer.increment_total(section="stale", scope=scope, amount=count)
+    fresh_time = naive_local(fresh_time)
+    stored = [node for node in order if node in mapping]
+    times = _ModifiedTimes(stored, mapping, retry=retry, max_workers=max_workers)
+    running, completed = observer.increment_running, observer.increment_completed
+    tick = getattr(observer, "tick", None)
+    next_tick = time.monotonic() + TICK_SECONDS
+    stale: set = set()
+    modified: dict = {}  # node -> the latest modified time it depends on (only when not None)
+    try:
+        for node, scope in zip(order, scopes, strict=True):
+            if scope is not None:
+                running(section="stale", scope=scope)
+            preds = _predecessors(node, structure)
+            if preds and not stale.isdisjoint(preds):
+                stale.add(node)
+            else:
+                latest = max(
+                    (t for t in map(modified.get, preds) if t is not None), default=None
+                )  # fmt: skip
+                entry = mapping.get(node)
+                if entry is None:
+                    if latest is not None:
+                        modified[node] = latest
+                else:
+                    try:
+                        own = naive_local(times.get(node))
+                    except Exception as error:
+                        if scope is None:  # a stored literal: there is no call to blame
+                            raise
+                        call_error = chained_call_error(node, error)
+                        observer.increment_failed(
+                            section="stale", scope=scope, exception=call_error
+                        )
+                        raise call_error from error
+                    if own is None or (
+                        (latest is not None or not entry.is_source)
+                        and (
+                            (latest is not None and latest > own)
+                            or (fresh_time is not None and fresh_time > own)
+                        )
+                    ):
+                        stale.add(node)
+                    else:
+                        modified[node] = own
+            if scope is not None:
+                completed(section="stale", scope=scope)
+            if tick is not None and time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + TICK_SECONDS
+                tick()
+    finally:
+        times.close()
+    return stale
