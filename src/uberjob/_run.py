@@ -5,10 +5,12 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import os
+import threading
 from collections.abc import Callable
 
 from uberjob._engine.compile import compile_plan
-from uberjob._engine.owner import Control, run_owner_loop
+from uberjob._engine.owner import run_owner_loop
+from uberjob._handle import RunHandle, set_last_run
 from uberjob._plan import Plan, PlanStructure, is_node, plan_structure
 from uberjob._registry import Registry
 from uberjob._util.retry import coerce_retry
@@ -65,9 +67,9 @@ def _validate(
         and not _is_dask_client(executor)
     ):
         raise TypeError(
-                "executor must be a concurrent.futures.Executor or a dask.distributed.Client; "
-                f"got {type(executor).__name__} ({executor!r:.80})."
-            )
+            "executor must be a concurrent.futures.Executor or a dask.distributed.Client; "
+            f"got {type(executor).__name__} ({executor!r:.80})."
+        )
 
 
 def _is_dask_client(value) -> bool:
@@ -113,6 +115,7 @@ def run(
     transform_physical: Callable | None = None,
     stale_check_max_workers: int | None = None,
     executor=None,
+    background: bool = False,
 ):
     """Run a :class:`~uberjob.Plan` and return the value of ``output``.
 
@@ -122,6 +125,8 @@ def run(
       once nothing is in flight, the *first* error is raised as :class:`~uberjob.CallError`.
     - ``retry``: attempts per call (an int) or a decorator applied to each function.
     - ``dry_run=True`` returns ``(physical_plan, output_node)`` instead of running.
+    - ``background=True`` returns a run handle at once (``result()``, ``done()``, ``stop()``,
+      ``failures``); the plan runs on a thread of its own.
     """
     _validate(
         plan=plan, registry=registry, dry_run=dry_run, max_workers=max_workers,
@@ -129,6 +134,7 @@ def run(
         transform_physical=transform_physical,
         stale_check_max_workers=stale_check_max_workers, executor=executor,
     )  # fmt: skip
+    assert_is_instance(background, "background", bool)
     retry = coerce_retry(retry)
     progress = coerce_progress(progress)
     stack_frame = get_stack_frame()
@@ -168,15 +174,65 @@ def run(
     compiled = compile_plan(
         structure, roots, output_node, scheduler=scheduler or "default", fuse=executor is None
     )
-    observer = progress.observer()
-    with observer:
+
+    def body(observer, handle: RunHandle):
+        handle.total = sum(compiled.scope_totals.values())
         for scope, count in compiled.scope_totals.items():
             observer.increment_total(section="run", scope=scope, amount=count)
-        control = Control()
-        dispatcher = _make_dispatcher(compiled, executor, max_workers, max_errors, retry, control)
-        return run_owner_loop(
-            compiled, dispatcher, observer=observer, max_errors=max_errors, control=control
+        dispatcher = _make_dispatcher(
+            compiled, executor, max_workers, max_errors, retry, handle.control
         )
+        return run_owner_loop(
+            compiled, dispatcher, observer=observer, max_errors=max_errors, handle=handle
+        )
+
+    return _observed(progress, body, background=background)
+
+
+def _observed(progress, body, *, background: bool):
+    """Run ``body(observer, handle)`` inside a progress observer, with a run handle.
+
+    Blocking: returns the body's result. Background: enters the observer here (so a widget
+    displays in the calling cell), runs the body on a thread of its own, returns the handle.
+    """
+    handle = RunHandle(background=background)
+    set_last_run(handle)
+    observer = progress.observer()
+    attach = getattr(observer, "attach_run", None)
+    if attach is not None:
+        attach(handle)
+    if not background:
+        with observer:
+            handle._started()
+            try:
+                result = body(observer, handle)
+            except BaseException as exception:
+                handle._finished(exception=exception)
+                raise
+            handle._finished(result)
+            return result
+
+    observer.__enter__()
+    handle._started()
+
+    def run_in_background() -> None:
+        try:
+            result = body(observer, handle)
+        except BaseException as exception:
+            try:
+                observer.__exit__(type(exception), exception, exception.__traceback__)
+            finally:
+                handle._finished(exception=exception)
+            return
+        try:
+            observer.__exit__(None, None, None)
+        finally:
+            handle._finished(result)
+
+    thread = threading.Thread(target=run_in_background, name="uberjob-run", daemon=True)
+    handle._thread = thread
+    thread.start()
+    return handle
 
 
 def _make_dispatcher(compiled, executor, max_workers, max_errors, retry, control):

@@ -43,8 +43,13 @@ class Control:
         self.stop_requested = False  # set by another thread: stop scheduling, then RunStopped
 
 
-def run_owner_loop(compiled, dispatcher, *, observer, max_errors, control: Control, section="run"):
+def run_owner_loop(
+    compiled, dispatcher, *, observer, max_errors, handle=None, control=None, section="run"
+):
     """Run ``compiled`` to the end through ``dispatcher``; return the output value.
+
+    ``handle`` (a RunHandle) carries the Control flags and receives the completed count and the
+    failures as they happen.
 
     Raises the first failure as ``CallError``, ``RunStopped`` after a stop request, and lets
     ``KeyboardInterrupt`` through at once (after telling the dispatcher to halt).
@@ -62,6 +67,13 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, control: Contr
         compiled.nodes,
     )
     output = compiled.output
+    if handle is None:
+        from uberjob._handle import RunHandle
+
+        handle = RunHandle(background=False)
+        handle.control = control
+    control = handle.control
+    completed = handle.completed
     increment_running = observer.increment_running
     increment_completed = observer.increment_completed
     tick = observer.tick
@@ -125,6 +137,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, control: Contr
                 if kind == START:
                     increment_running(section=section, scope=scopes[i])
                 elif kind in (DONE, DONE_NEXT):
+                    completed += 1
                     increment_completed(section=section, scope=scopes[i])
                     release_and_advance(i, ready)
                     if kind == DONE:
@@ -137,6 +150,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, control: Contr
                     error = chained_call_error(nodes[i], dispatcher.failure(i))
                     if first_error is None:
                         first_error = error
+                    handle._record_failure(section, scopes[i], error)
                     observer.increment_failed(section=section, scope=scopes[i], exception=error)
                     if max_errors is not None and errors > max_errors:
                         control.halt = True
@@ -157,6 +171,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, control: Contr
                     ready.sort()
                     dispatcher.submit_many(ready)
             dispatcher.pump()
+            handle.completed = completed
             now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + TICK_SECONDS
@@ -165,6 +180,8 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, control: Contr
         control.halt = True
         dispatcher.abandon()
         raise
+    finally:
+        handle.completed = completed
     dispatcher.close()
     if first_error is not None:
         raise first_error

@@ -79,6 +79,12 @@ class CompositeProgressObserver(ProgressObserver):
         for tick in self._ticks:
             tick()
 
+    def attach_run(self, run) -> None:
+        for member in self.members:
+            attach = getattr(member, "attach_run", None)
+            if attach is not None:
+                attach(run)
+
 
 def composite_progress(*members: Progress) -> Progress:
     """Progress that shows every one of ``members``."""

@@ -4,7 +4,8 @@ The engine's owner thread is the only caller of an observer's ``increment_*`` me
 run, but 1.0 documented the last three as thread-safe and custom observers may rely on calling
 them from elsewhere, so every built-in observer keeps them thread-safe.
 
-``tick()`` is an addition of uberjob 2: the owner thread calls it on every turn of its loop (at
+``tick()`` and ``attach_run()`` are additions of uberjob 2.
+``tick()``: the owner thread calls it on every turn of its loop (at
 least every ~0.1 s) so that views can redraw on their own throttle from one thread, instead of
 each view running a timer thread of its own. It is not abstract: 1.0 observers need not have it.
 """
@@ -46,6 +47,10 @@ class ProgressObserver(ABC):
 
     def tick(self) -> None:  # noqa: B027 - an optional hook, deliberately not abstract
         """Called often by the run's owner thread; views redraw here on their own throttle."""
+
+    def attach_run(self, run) -> None:  # noqa: B027 - an optional hook, deliberately not abstract
+        """Called once before ``__enter__`` with the run's handle (``uberjob.RunHandle``):
+        views may offer its ``stop()`` (a Stop button) or register themselves as its display."""
 
 
 class Progress:

@@ -1,0 +1,158 @@
+"""A run's handle: its state, its failures, and for background runs a future of its result.
+
+Every run gets one. ``run(..., background=True)`` returns it at once; a blocking run keeps it as
+the *last run* (``uberjob._handle.last_run()``) so that its failures stay browsable after it
+raised, e.g. by the ``%uberjob failures`` and ``%uberjob debug`` magics.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+from typing import NamedTuple
+
+from uberjob._engine.owner import Control
+
+__all__ = ["Failure", "RunHandle", "last_run"]
+
+DEFAULT_MAX_FAILURES = 100
+
+_last_run: RunHandle | None = None
+_last_run_lock = threading.Lock()
+
+
+def last_run() -> RunHandle | None:
+    """The most recently started run in this process, or None."""
+    return _last_run
+
+
+def set_last_run(handle: RunHandle) -> None:
+    global _last_run
+    with _last_run_lock:
+        _last_run = handle
+
+
+class Failure(NamedTuple):
+    """A failed call: ``exception`` is the ``CallError``; its ``__cause__`` is what the call
+    raised, with its traceback, so ``traceback.print_exception`` and ``pdb.post_mortem`` work."""
+
+    section: str
+    scope: tuple
+    exception: BaseException
+
+    @property
+    def cause(self) -> BaseException:
+        return self.exception.__cause__ or self.exception
+
+
+class RunHandle:
+    """The handle of one run (a ``concurrent.futures.Future``-like object)."""
+
+    def __init__(self, *, background: bool, max_failures: int = DEFAULT_MAX_FAILURES):
+        self.background = background
+        self.control = Control()
+        self.state = "pending"  # pending, running, done, failed, stopped, interrupted
+        self.total = 0
+        self.completed = 0
+        self.failure_count = 0
+        self.failures: list[Failure] = []  # the first max_failures, with their tracebacks
+        self.max_failures = max_failures
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.widget = None  # set by the widget view, so the handle can display as it
+        self._future: concurrent.futures.Future = concurrent.futures.Future()
+        self._thread: threading.Thread | None = None
+
+    # -- what the engine calls ---------------------------------------------------------------
+
+    def _started(self) -> None:
+        self.state = "running"
+        self.started_at = time.monotonic()
+        self._future.set_running_or_notify_cancel()
+
+    def _record_failure(self, section: str, scope: tuple, error: BaseException) -> None:
+        self.failure_count += 1
+        if len(self.failures) < self.max_failures:
+            self.failures.append(Failure(section, scope, error))
+
+    def _finished(self, result=None, exception: BaseException | None = None) -> None:
+        self.ended_at = time.monotonic()
+        if exception is None:
+            self.state = "done"
+            self._future.set_result(result)
+            return
+        if isinstance(exception, KeyboardInterrupt):
+            self.state = "interrupted"
+        elif getattr(type(exception), "uberjob_stopped", False):
+            self.state = "stopped"
+        else:
+            self.state = "failed"
+        self._future.set_exception(exception)
+
+    # -- the Future-like API -----------------------------------------------------------------
+
+    def result(self, timeout: float | None = None):
+        """The output's value; raises the run's error (``CallError``, ``RunStopped``, ...)."""
+        return self._future.result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        return self._future.exception(timeout)
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def add_done_callback(self, fn) -> None:
+        self._future.add_done_callback(lambda _: fn(self))
+
+    def stop(self) -> None:
+        """Stop scheduling new calls; calls in flight finish; the run ends as ``stopped``."""
+        self.control.stop_requested = True
+        self.control.halt = True  # workers check this before each call: nothing new starts
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the run ends; True if it did within ``timeout``."""
+        concurrent.futures.wait([self._future], timeout=timeout)
+        return self.done()
+
+    # -- display -----------------------------------------------------------------------------
+
+    @property
+    def elapsed(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.ended_at or time.monotonic()) - self.started_at
+
+    def summary(self) -> str:
+        """``uberjob: done, 9,998 / 10,000, 1,663 failed, 12s``."""
+        text = f"uberjob: {self.state}, {self.completed:,} / {self.total:,}"
+        if self.failure_count:
+            text += f", {self.failure_count:,} failed"
+        return f"{text}, {_seconds(self.elapsed)}"
+
+    def __repr__(self) -> str:
+        return f"<{self.summary()}>"
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/plain": self.summary()}
+        widget = self.widget
+        if widget is not None and hasattr(widget, "_repr_mimebundle_"):
+            widget_bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
+            if isinstance(widget_bundle, tuple):
+                widget_bundle = widget_bundle[0]
+            if widget_bundle:
+                bundle = {**widget_bundle, "text/plain": self.summary()}
+        return bundle
+
+
+def _seconds(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
+    minutes, seconds = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
