@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import reprlib
 
 _compact = reprlib.Repr()
@@ -24,5 +25,8 @@ def describe_failure(error: BaseException, action: str, store) -> None:
     while every traceback shown to the user says which store and file were involved.
     """
     note = f"uberjob: raised while {action} {store!r}"
+    path = getattr(store, "path", None)
+    if path is not None:
+        note += f" at {os.fspath(path)}"  # in full: the repr shortens long paths
     if note not in getattr(error, "__notes__", ()):
         error.add_note(note)
