@@ -1,0 +1,317 @@
+"""A dispatcher for a ``dask.distributed.Client``: intermediate values stay on the cluster.
+
+The owner loop (owner.py) decides what is ready; this dispatcher turns each ready call into one
+Dask task whose dependencies are the Dask futures of the calls it reads, so workers fetch
+arguments from each other and nothing but the output comes back to the driver.
+
+- ``values[i]`` holds the call's Dask *future* once it is done (the output's holds its value,
+  gathered on Dask's callback thread before ``DONE`` is reported). The owner drops ``values[j]``
+  when the last reader of ``j`` has finished; dropping the last reference to a Dask future
+  releases its key on the cluster, so no extra hook is needed.
+- Ready calls wait in a heap (lowest index first, as in compile.py) and are submitted in one
+  ``client.get(graph, keys, sync=False)`` per owner turn, at most ``max_workers`` in flight
+  (default: twice the cluster's threads, at least 8). ``START`` is reported at submission.
+- Each task is ``(_run_call, spec, *futures)``: ``spec`` is an opaque object carrying the
+  function, the argument template and the retry decorator, so Dask neither tokenizes nor
+  interprets user values (a tuple argument is never mistaken for a task).
+- Faults: a batch that cannot be pickled is resubmitted call by call so the failure names its
+  call; a value that will be read by another call is checked for serializability on the worker
+  (Dask would otherwise hang transferring it); a worker that dies mid-call is retried by the
+  scheduler (``distributed.scheduler.allowed-failures``) and then fails with ``KilledWorker``;
+  losing the scheduler cancels every future, which fails its call with a ``ConnectionError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+import uuid
+from functools import partial
+from heapq import heappop, heappush
+from queue import SimpleQueue
+
+from uberjob._engine.owner import DISCARD, DONE, FAIL, SHIFT, START, Control
+
+__all__ = ["DaskDispatcher"]
+
+MIN_DEFAULT_IN_FLIGHT = 8
+
+
+class _Spec:
+    """What a Dask task runs besides its dependencies' values (pickled with the task)."""
+
+    __slots__ = ("args", "check", "fn", "key", "kwargs", "retry", "slots")
+
+    def __init__(self, key, fn, args, kwargs, slots, retry, check):
+        self.key = key
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.slots = slots  # where each dependency's value goes: a position or a keyword
+        self.retry = retry
+        self.check = check  # the value is read by another call: make sure it can travel
+
+    def __dask_tokenize__(self):
+        return self.key  # unique; spares Dask from hashing user values
+
+    def __getstate__(self):
+        return (self.key, self.fn, self.args, self.kwargs, self.slots, self.retry, self.check)
+
+    def __setstate__(self, state):
+        (self.key, self.fn, self.args, self.kwargs, self.slots, self.retry, self.check) = state
+
+
+def _run_call(spec: _Spec, *dependencies):
+    """What a Dask worker runs for one call (module-level so that it pickles by reference)."""
+    args, kwargs = spec.args, spec.kwargs
+    if spec.slots:
+        args = list(args)
+        kwargs = dict(kwargs) if kwargs is not None else None
+        for slot, value in zip(spec.slots, dependencies, strict=True):
+            if type(slot) is int:
+                args[slot] = value
+            else:
+                kwargs[slot] = value
+    fn = spec.fn if spec.retry is None else spec.retry(spec.fn)
+    value = fn(*args, **kwargs) if kwargs else fn(*args)
+    if spec.check:
+        _check_serializable(value)
+    return value
+
+
+def _check_serializable(value) -> None:
+    if value is None or type(value) in (int, float, str, bytes, bool):
+        return
+    from distributed.protocol import serialize
+
+    try:
+        serialize(value, on_error="raise")
+    except Exception as exception:
+        raise TypeError(
+            f"The call returned a {type(value).__name__} that cannot be serialized, so Dask "
+            f"cannot pass it to the calls that read it: {exception}"
+        ) from exception
+
+
+class ClusterLostError(ConnectionError):
+    """The Dask client lost its scheduler while the run was going."""
+
+
+class DaskDispatcher:
+    def __init__(self, compiled, client, *, max_workers: int | None, retry, control: Control):
+        self.compiled = compiled
+        self.client = client
+        self.retry = retry
+        self.control = control
+        self.max_workers = max_workers
+        self.cap = max_workers or MIN_DEFAULT_IN_FLIGHT
+        self.events: SimpleQueue = SimpleQueue()
+        self._ready: list[int] = []
+        self._in_flight: dict = {}  # index -> Dask future; whoever pops an entry reports it
+        self._failures: dict[int, BaseException] = {}
+        self._token = uuid.uuid4().hex
+        self._names: dict = {}
+        self._abandoned = False
+        from distributed import Future
+
+        self._future_type = Future
+
+    # -- the dispatcher protocol (owner thread) ------------------------------------------------
+
+    def start(self) -> None:
+        if self.client.status != "running":
+            raise ClusterLostError(self._lost_message())
+        if self.max_workers is None:
+            threads = sum(self.client.nthreads().values())
+            self.cap = max(2 * threads, MIN_DEFAULT_IN_FLIGHT)
+
+    def submit(self, i: int) -> None:
+        heappush(self._ready, i)
+        self.pump()
+
+    def submit_many(self, indices: list[int]) -> None:
+        ready = self._ready
+        if not ready:
+            ready.extend(indices)  # a sorted list is a heap
+        else:
+            for i in indices:
+                heappush(ready, i)
+        self.pump()
+
+    def pump(self) -> None:
+        """Submit ready calls while fewer than the cap are in flight, in one graph."""
+        ready, in_flight, events = self._ready, self._in_flight, self.events
+        if self.control.halt:
+            while ready:
+                events.put(heappop(ready) << SHIFT | DISCARD)
+            return
+        if not ready:
+            return
+        if self.client.status != "running":
+            lost = ClusterLostError(self._lost_message())
+            while ready:
+                i = heappop(ready)
+                events.put(i << SHIFT | START)
+                self._fail(i, lost)
+            return
+        room = self.cap - len(in_flight)
+        if room <= 0:
+            return
+        batch = []
+        while ready and len(batch) < room:
+            batch.append(heappop(ready))
+        graph = {}
+        keys = []
+        for i in batch:
+            key, task = self._task(i)
+            graph[key] = task
+            keys.append(key)
+            events.put(i << SHIFT | START)
+        try:
+            futures = self.client.get(graph, keys, sync=False)
+        except Exception:
+            if len(batch) == 1:
+                futures = None
+            else:  # find the call that cannot be pickled, so that its error names it
+                for i, key in zip(batch, keys, strict=True):
+                    self._submit_one(i, key, graph[key])
+                return
+        if futures is None:
+            self._submit_one(batch[0], keys[0], graph[keys[0]])
+            return
+        for i, future in zip(batch, futures, strict=True):
+            self._track(i, future)
+
+    def failure(self, i: int) -> BaseException:
+        return self._failures.pop(i)
+
+    def close(self) -> None:
+        self._drop_futures()
+
+    def abandon(self) -> None:
+        """Interrupt: nothing new starts and what is pending on the cluster is cancelled."""
+        self._abandoned = True
+        self.control.halt = True
+        self._ready.clear()
+        futures = list(self._in_flight.values())
+        self._in_flight.clear()
+        if futures:
+            with contextlib.suppress(Exception):  # the cluster may be gone: nothing to cancel
+                self.client.cancel(futures)
+        self._drop_futures()
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _task(self, i: int):
+        compiled = self.compiled
+        fn = compiled.fns[i]
+        try:
+            name = self._names[fn]
+        except KeyError:
+            name = self._names[fn] = _key_prefix(fn)
+        except TypeError:
+            name = _key_prefix(fn)
+        key = f"{name}-{self._token}-{i}"
+        args, kwargs, refs, values = (
+            compiled.positional[i],
+            compiled.kwargs[i],
+            compiled.refs[i],
+            compiled.values,
+        )
+        slots = []
+        dependencies = []
+        if refs:
+            future_type = self._future_type
+            args = list(args)
+            kwargs = dict(kwargs) if kwargs is not None else None
+            for slot, j in refs:
+                value = values[j]
+                if type(value) is future_type:
+                    slots.append(slot)
+                    dependencies.append(value)
+                elif type(slot) is int:
+                    args[slot] = value
+                else:
+                    kwargs[slot] = value
+        check = compiled.uses[i] > 0 and i != compiled.output
+        spec = _Spec(key, fn, tuple(args), kwargs, tuple(slots), self.retry, check)
+        return key, (_run_call, spec, *dependencies)
+
+    def _submit_one(self, i: int, key, task) -> None:
+        try:
+            future = self.client.get({key: task}, [key], sync=False)[0]
+        except Exception as exception:
+            self._fail(i, _unserializable_call(exception))
+            return
+        self._track(i, future)
+
+    def _track(self, i: int, future) -> None:
+        self._in_flight[i] = future
+        future.add_done_callback(partial(self._finished, i))
+
+    def _finished(self, i: int, future) -> None:
+        """Dask's callback thread: store the result and report (exactly once per call)."""
+        if self._in_flight.pop(i, None) is None or self._abandoned:
+            return
+        status = future.status
+        if status == "finished":
+            if i == self.compiled.output:
+                try:
+                    value = future.result()
+                except BaseException as exception:
+                    # The traceback's frames hold the future: clear them, so that a CallError
+                    # kept by the user (sys.last_value) does not keep the key on the cluster.
+                    del future
+                    if exception.__traceback__ is not None:
+                        traceback.clear_frames(exception.__traceback__.tb_next)
+                    self._fail(i, exception)
+                    return
+            else:
+                value = future
+            self.compiled.values[i] = value
+            self.events.put(i << SHIFT | DONE)
+        elif status == "error":
+            try:
+                exception = future.exception()
+                exception = exception.with_traceback(future.traceback())
+            except BaseException as error:  # fetching it failed: report that instead
+                exception = error
+            self._fail(i, exception)
+        elif self.client.status != "running":
+            self._fail(i, ClusterLostError(self._lost_message()))
+        else:
+            from concurrent.futures import CancelledError
+
+            self._fail(i, CancelledError(f"The Dask task {future.key!r} was cancelled."))
+
+    def _fail(self, i: int, exception: BaseException) -> None:
+        self._failures[i] = exception
+        self.events.put(i << SHIFT | FAIL)
+
+    def _lost_message(self) -> str:
+        address = getattr(self.client.scheduler, "address", None) if self.client.scheduler else None
+        return (
+            f"Lost the Dask cluster: the client's connection to the scheduler at {address} is "
+            f"{self.client.status!r}."
+        )
+
+    def _drop_futures(self) -> None:
+        """Let go of every future still held (after a failure), so the cluster frees them."""
+        values, future_type = self.compiled.values, self._future_type
+        for k, value in enumerate(values):
+            if type(value) is future_type:
+                values[k] = None
+
+
+def _key_prefix(fn) -> str:
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name) or "call"
+
+
+def _unserializable_call(exception: BaseException) -> BaseException:
+    error = TypeError(
+        "The call's function or arguments cannot be serialized to send to the Dask cluster: "
+        f"{exception}"
+    )
+    error.__cause__ = exception
+    return error
