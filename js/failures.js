@@ -14,6 +14,9 @@ import { formatDuration, formatInt, h, setAttr, setText } from "./util.js";
  * @property {(g: Group) => boolean} test    whether a group lies in the selected scope
  */
 
+/** Instances listed when a group opens; the rest behind a "Show more" button. */
+export const INSTANCES_SHOWN = 5;
+
 class GroupView {
   /**
    * @param {Group} group
@@ -41,8 +44,14 @@ class GroupView {
     this.body.hidden = true;
     this.when = h("div", "uj-note");
     this.list = h("div", "uj-instances", { role: "list" });
+    this.showAll = false;
+    this.showMore = h("button", "uj-show-more", { type: "button" });
+    this.showMore.addEventListener("click", () => {
+      this.showAll = true;
+      this.drawBody();
+    });
     this.more = h("div", "uj-note");
-    this.body.append(this.when, this.list, this.more);
+    this.body.append(this.when, this.list, this.showMore, this.more);
     this.el.append(this.head, this.body);
     this.head.addEventListener("click", () => this.toggle());
     this.update(group);
@@ -73,13 +82,17 @@ class GroupView {
     setText(this.when, g.count > 1
       ? `First at ${formatDuration(g.first)}, latest at ${formatDuration(g.last)}.`
       : `At ${formatDuration(g.first)}.`);
-    for (const id of g.instances) {
+    const shown = this.showAll ? g.instances : g.instances.slice(0, INSTANCES_SHOWN);
+    for (const [k, id] of shown.entries()) {
       if (this.instances.has(id)) continue;
-      const view = new InstanceView(id, this.lookup, this.requestMissing);
+      const view = new InstanceView(id, k + 1, this.lookup, this.requestMissing);
       this.instances.set(id, view);
       this.list.append(view.el);
-      if (this.instances.size === 1) view.toggle();   // the first instance starts open
+      if (k === 0) view.toggle();   // the first instance starts open
     }
+    const hidden = g.instances.length - shown.length;
+    this.showMore.hidden = hidden === 0;
+    setText(this.showMore, `Show ${formatInt(hidden)} more instance${hidden === 1 ? "" : "s"}`);
     const notKept = g.count - g.instances.length;
     setText(this.more, notKept > 0
       ? `${formatInt(notKept)} more not kept (only the first tracebacks of a run are kept).`

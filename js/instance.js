@@ -8,18 +8,20 @@ import { formatDuration, h, setAttr, setText } from "./util.js";
 export class InstanceView {
   /**
    * @param {number} id
+   * @param {number} ordinal  1 for the group's first kept instance, 2 for the next…
    * @param {(id: number) => Instance | undefined} lookup
    * @param {() => void} requestMissing  ask the kernel for instances not seen yet
    */
-  constructor(id, lookup, requestMissing) {
+  constructor(id, ordinal, lookup, requestMissing) {
     this.id = id;
+    this.label = `#${ordinal}`;
     this.lookup = lookup;
     this.requestMissing = requestMissing;
     this.open = false;
     this.drawn = false;
     this.el = h("div", "uj-instance", { role: "listitem", "data-instance": String(id) });
     this.head = h("button", "uj-instance-head", { type: "button", "aria-expanded": "false" });
-    this.headText = h("span", "uj-instance-title", {}, `#${id + 1}`);
+    this.headText = h("span", "uj-instance-title", {}, this.label);
     this.head.append(h("span", "uj-twisty", { "aria-hidden": "true" }), this.headText);
     this.body = h("div", "uj-instance-body");
     this.body.hidden = true;
@@ -38,7 +40,7 @@ export class InstanceView {
   /** Fill in what is known: the time in the header, the tracebacks once open. */
   refresh() {
     const inst = this.lookup(this.id);
-    if (inst) setText(this.headText, `#${this.id + 1} at ${formatDuration(inst.time)}`);
+    if (inst) setText(this.headText, `${this.label} at ${formatDuration(inst.time)}`);
     if (!this.open || this.drawn) return;
     if (!inst) {
       if (!this.body.firstChild) this.body.append(h("div", "uj-note", {}, "Loading the traceback…"));

@@ -131,3 +131,22 @@ test("updates change counts in place and keep open groups open", () => {
   assert.equal(group.querySelector(".uj-group-head")?.getAttribute("aria-expanded"), "true");
   assert.match(group.textContent ?? "", /5 more not kept/);
 });
+
+test("a big group lists its first instances and the rest on demand", () => {
+  const { root, view } = makeView();
+  const snap = fixture("small");
+  const ids = Array.from({ length: 12 }, (_, k) => k);
+  const g = { ...snap.failures.groups[0], count: 12, instances: ids };
+  view.addInstances(ids.map((id) => ({ id, group: g.id, time: id, traceback: `tb ${id}`, symbolic: "s" })));
+  view.update({ ...snap, failures: { ...snap.failures, count: 12, groups: [g] } });
+  click(/** @type {HTMLElement} */ (root.querySelector(".uj-group-head")));
+  assert.equal(root.querySelectorAll(".uj-instance").length, 5);
+  const more = /** @type {HTMLElement} */ (root.querySelector(".uj-show-more"));
+  assert.equal(more.textContent, "Show 7 more instances");
+  click(more);
+  assert.equal(root.querySelectorAll(".uj-instance").length, 12);
+  assert.equal(more.hidden, true);
+  const titles = [...root.querySelectorAll(".uj-instance-title")].map((t) => t.textContent);
+  assert.equal(titles[0], "#1 at 0.0s");
+  assert.equal(titles[11], "#12 at 11s");
+});
