@@ -45,6 +45,9 @@ class Plan:
         self._graph: Graph | None = None
         self._scope: tuple = ()
         self._scope_lock = threading.RLock()
+        # Equal scopes share one tuple, so nodes of a loop of `with plan.scope(...)` blocks
+        # share their scope object (less memory, and the engine caches by identity).
+        self._interned_scopes: dict[tuple, tuple] = {}
 
     # -- building ----------------------------------------------------------------------------
 
@@ -149,6 +152,7 @@ class Plan:
         with self._scope_lock:
             parent_scope = self._scope
             child_scope = parent_scope + args
+            child_scope = self._interned_scopes.setdefault(child_scope, child_scope)
             self._scope = child_scope
             try:
                 yield

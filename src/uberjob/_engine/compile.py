@@ -156,9 +156,20 @@ def compile_plan(
         compiled.values,
         compiled.scopes,
     )
-    # Progress scopes are interned by the identity of the node's scope tuple and function (both
-    # stay alive while we compile): hashing scope tuples over and over would cost more.
+    # Progress scopes are looked up by the identity of the node's scope tuple and function (both
+    # stay alive while we compile): hashing scope tuples over and over would cost more. Equal
+    # scopes made by different `with plan.scope(...)` blocks still share one interned tuple.
     scope_cache: dict[tuple[int, int], tuple] = {}
+    names: dict[int, str] = {}
+    interned: dict[tuple, tuple] = {}
+
+    def intern_scope(node_scope: tuple, fn) -> tuple:
+        name = names.get(id(fn))
+        if name is None:
+            name = names[id(fn)] = fully_qualified_name(fn)
+        scope = (*node_scope, name)
+        return interned.setdefault(scope, scope)
+
     totals = compiled.scope_totals
     index: dict[Node, int | None] = {}
 
@@ -170,13 +181,12 @@ def compile_plan(
             succ[j] = [current, i]
         else:
             current.append(i)
-        waiting[i] += 1
 
     def finish(node) -> None:
         i = len(fns)
         succ.append(None)
-        waiting.append(0)
         uses.append(0)
+        refs = None
         if type(node) is not Call:  # a literal that waits for dependencies
             fns.append(None)
             positional.append(())
@@ -191,11 +201,10 @@ def compile_plan(
             key = (id(node.scope), id(fn))
             scope = scope_cache.get(key)
             if scope is None:
-                scope = scope_cache[key] = (*node.scope, fully_qualified_name(fn))
+                scope = scope_cache[key] = intern_scope(node.scope, fn)
             scopes.append(scope)
             totals[scope] += 1
             args, kwargs = arguments(node)
-            refs = None
             for position, arg in enumerate(args):
                 kind = type(arg)
                 if kind is Call or kind is Literal:
@@ -207,8 +216,6 @@ def compile_plan(
                         args[position] = arg.value
                     else:
                         refs.append((position, j))
-                        link(j, i)
-                        uses[j] += 1
             positional.append(args)
             if kwargs:
                 kwargs = dict(kwargs)
@@ -222,14 +229,26 @@ def compile_plan(
                             if refs is None:
                                 refs = []
                             refs.append((name, j))
-                            link(j, i)
-                            uses[j] += 1
             kwargs_list.append(kwargs or None)
             refs_list.append(tuple(refs) if refs else ())
+        count = 0
+        if refs:
+            count = len(refs)
+            for _, j in refs:
+                uses[j] += 1
+                current = succ[j]  # link(j, i), inlined: this is the hottest loop of compiling
+                if current is None:
+                    succ[j] = i
+                elif type(current) is int:
+                    succ[j] = [current, i]
+                else:
+                    current.append(i)
         for dependency in deps_of(node):
             j = index.get(dependency)
             if j is not None:  # a constant literal dependency is always satisfied
                 link(j, i)
+                count += 1
+        waiting.append(count)
 
     # _postorder records each node's position in `index` before it calls finish(node), and a
     # node finishes after everything it waits for: finish() can look all of them up.

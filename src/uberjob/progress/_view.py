@@ -48,6 +48,10 @@ class ModelView(ProgressObserver):
         clock: Callable[[], float] = time.monotonic,
     ):
         self.model = model if model is not None else ProgressModel()
+        # The per-call events go straight to the model: a forwarding method per event would
+        # cost as much as the model's own bookkeeping.
+        self.increment_running = self.model.increment_running
+        self.increment_completed = self.model.increment_completed
         self._clock = clock
         self._drawn_version: int | None = None
         self._drawn_at: float | None = None
