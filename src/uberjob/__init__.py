@@ -6,8 +6,10 @@ for Jupyter. See README.md for a tour.
 
 from uberjob import graph, progress, stores
 from uberjob._errors import CallError, NotTransformedError, RunStopped
+from uberjob._magics import load_ipython_extension, unload_ipython_extension
 from uberjob._plan import Plan
 from uberjob._registry import Registry
+from uberjob._render import render
 from uberjob._run import run
 from uberjob._value_store import ValueStore
 
@@ -22,7 +24,10 @@ __all__ = [
     "ValueStore",
     "__version__",
     "graph",
+    "load_ipython_extension",
     "progress",
+    "render",
     "run",
     "stores",
+    "unload_ipython_extension",
 ]
