@@ -432,3 +432,26 @@ def test_custom_observer_from_1_0(tmp_path):
     registry.add(plan.call(operator.add, 1, 2), PickleFileStore(tmp_path / "x.pkl"))
     uberjob.run(plan, registry=registry, progress=Progress(Observer))
     assert seen == ["stale", "run", "run"]
+
+
+def test_background_run_with_a_registry():
+    plan = uberjob.Plan()
+    registry = uberjob.Registry()
+    x = plan.call(operator.add, 1, 2)
+    registry.add(x, JsonFileStore("x.json"))
+    handle = uberjob.run(plan, registry=registry, output=x, background=True, progress=False)
+    assert handle.result(timeout=30) == 3
+    assert handle.state == "done"
+    assert json.loads(Path("x.json").read_text()) == 3
+
+
+def test_a_stale_check_failure_is_kept_on_the_run_handle():
+    from uberjob._handle import last_run
+
+    plan = uberjob.Plan()
+    registry = uberjob.Registry()
+    registry.add(plan.call(operator.add, 1, 2), BrokenStore())
+    with pytest.raises(uberjob.CallError):
+        uberjob.run(plan, registry=registry, progress=False)
+    failures = last_run().failures
+    assert [(f.section, f.scope[-1]) for f in failures] == [("stale", f"{__name__}.BrokenStore")]

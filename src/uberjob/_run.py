@@ -151,6 +151,9 @@ def run(
             make_dispatcher=lambda compiled, control: _make_dispatcher(
                 compiled, executor, max_workers, max_errors, retry, control
             ),
+            observed=lambda body: _observed(
+                progress, body, background=background and not dry_run
+            ),
         )  # fmt: skip
 
     if dry_run or transform_physical is not None or plan._graph is not None:

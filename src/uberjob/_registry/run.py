@@ -41,8 +41,14 @@ def run_with_registry(
     fuse: bool,
     stack_frame,
     make_dispatcher: Callable,
+    observed: Callable | None = None,
 ):
-    """What ``run`` does when given a registry; ``make_dispatcher(compiled, control)``."""
+    """What ``run`` does when given a registry.
+
+    ``make_dispatcher(compiled, control)`` makes the run's dispatcher; ``observed(body)`` calls
+    ``body(observer, handle)`` inside the progress observer with a run handle (blocking or in
+    the background) and returns what ``run`` returns. Without it, ``progress`` is observed here.
+    """
     if plan._graph is None:
         # The user's plan is read in place; a structured output is gathered on a scratch plan.
         output_node = _gathered_output(Plan(), output, stack_frame)
@@ -54,8 +60,9 @@ def run_with_registry(
         structure = plan_structure(physical)
         members = physical._graph
     mapping = registry.mapping
-    observer = progress.observer()
-    with observer:
+
+    def body(observer, handle=None):
+        control = handle.control if handle is not None else Control()
         roots = list(members)
         if output_node is not None:
             roots.append(output_node)
@@ -72,28 +79,38 @@ def run_with_registry(
             fresh_time=fresh_time,
             retry=retry,
             max_workers=stale_check_max_workers,
+            control=control,
+            on_failure=getattr(handle, "_record_failure", None),
         )
         physical = PhysicalStructure(structure, mapping, members, stale, output_node)
-        output_node, roots, structure = physical.output, physical.roots, physical
+        physical_plan = None
+        run_output, run_roots, run_structure = physical.output, physical.roots, physical
         if dry_run or transform_physical is not None:
             physical_plan = physical.to_plan()
             if transform_physical is not None:
-                physical_plan, output_node = transform_physical(physical_plan, output_node)
-            structure = plan_structure(physical_plan)
-            roots = list(structure.nodes)
-            if output_node is not None:
-                roots.append(output_node)
+                physical_plan, run_output = transform_physical(physical_plan, run_output)
+            run_structure = plan_structure(physical_plan)
+            run_roots = list(run_structure.nodes)
+            if run_output is not None:
+                run_roots.append(run_output)
         compiled = compile_plan(
-            structure, roots, output_node, scheduler=scheduler or "default", fuse=fuse
+            run_structure, run_roots, run_output, scheduler=scheduler or "default", fuse=fuse
         )
+        if handle is not None:
+            handle.total = sum(compiled.scope_totals.values())
         for scope, count in compiled.scope_totals.items():
             observer.increment_total(section="run", scope=scope, amount=count)
         if dry_run:
-            return physical_plan, output_node
+            return physical_plan, run_output
         if not len(compiled):
             return compiled.output_value
-        control = Control()
         dispatcher = make_dispatcher(compiled, control)
+        loop_args = {"handle": handle} if handle is not None else {"control": control}
         return run_owner_loop(
-            compiled, dispatcher, observer=observer, max_errors=max_errors, control=control
+            compiled, dispatcher, observer=observer, max_errors=max_errors, **loop_args
         )
+
+    if observed is not None:
+        return observed(body)
+    with progress.observer() as observer:
+        return body(observer)

@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from uberjob._errors import chained_call_error
+from uberjob._errors import RunStopped, chained_call_error
 from uberjob._util import fully_qualified_name
 from uberjob.graph import Call, Literal
 
@@ -138,11 +138,15 @@ def find_stale(
     fresh_time: dt.datetime | None,
     retry,
     max_workers: int,
+    control=None,
+    on_failure=None,
 ) -> set:
     """The stale nodes of ``order`` (every node of the plan, in topological order).
 
     Reports the ``"stale"`` section to ``observer``: the totals first, then each call as it is
-    checked. A store that raises fails the run with a ``CallError`` for its node.
+    checked. A store that raises fails the run with a ``CallError`` for its node (also passed
+    to ``on_failure(section, scope, error)``). A stop request on ``control`` ends the check with
+    ``RunStopped``.
     """
     scopes = stale_scopes(order, mapping)
     for scope, count in Counter(s for s in scopes if s is not None).items():
@@ -177,6 +181,8 @@ def find_stale(
                         if scope is None:  # a stored literal: there is no call to blame
                             raise
                         call_error = chained_call_error(node, error)
+                        if on_failure is not None:
+                            on_failure("stale", scope, call_error)
                         observer.increment_failed(
                             section="stale", scope=scope, exception=call_error
                         )
@@ -193,9 +199,12 @@ def find_stale(
                         modified[node] = own
             if scope is not None:
                 completed(section="stale", scope=scope)
-            if tick is not None and time.monotonic() >= next_tick:
+            if time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + TICK_SECONDS
-                tick()
+                if tick is not None:
+                    tick()
+                if control is not None and control.stop_requested:
+                    raise RunStopped("The run was stopped before it finished.")
     finally:
         times.close()
     return stale
