@@ -454,3 +454,24 @@ def test_a_cluster_that_goes_away_fails_the_run_within_seconds(tmp_path):
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_registry_stores_are_read_and_written_on_the_workers(client, tmp_path):
+    from uberjob.stores import JsonFileStore, PickleFileStore
+
+    (tmp_path / "x.json").write_text("3")
+    plan = uberjob.Plan()
+    registry = uberjob.Registry()
+    x = registry.source(plan, JsonFileStore(str(tmp_path / "x.json")))
+    y = plan.call(add, 3, 4)
+    registry.add(y, JsonFileStore(str(tmp_path / "y.json")))
+    z = plan.call(add, x, y)
+    registry.add(z, JsonFileStore(str(tmp_path / "z.json")))
+    writer = plan.call(pid)
+    registry.add(writer, PickleFileStore(str(tmp_path / "pid.pkl")))
+    assert uberjob.run(plan, registry=registry, executor=client, progress=False) is None
+    assert (tmp_path / "z.json").read_text().strip() == "10"
+    result = uberjob.run(plan, registry=registry, output=[z, writer], executor=client,
+                         progress=False)  # fmt: skip
+    assert result[0] == 10
+    assert result[1] != os.getpid()
