@@ -654,3 +654,24 @@ def test_view_exit_logs_a_broken_draw_instead_of_masking_the_run_error(caplog):
 def test_view_exit_raises_a_broken_draw_after_a_clean_run():
     with pytest.raises(RuntimeError, match="cannot draw"), BrokenView():
         pass
+
+
+def test_a_view_whose_live_draw_fails_does_not_stop_the_run(caplog):
+    import uberjob
+    from uberjob.progress import Progress
+    from uberjob.progress._view import ModelView
+
+    class Broken(ModelView):
+        interval = 0.0
+        finals = []
+
+        def draw(self, snapshot, final):
+            if not final:
+                raise OSError("display went away")
+            self.finals.append(snapshot["state"])
+
+    plan = uberjob.Plan()
+    calls = [plan.call(abs, -i) for i in range(200)]
+    assert uberjob.run(plan, output=calls, progress=Progress(Broken))[199] == 199
+    assert Broken.finals == ["done"]
+    assert caplog.text.count("drawing progress failed") == 1

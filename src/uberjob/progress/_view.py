@@ -54,6 +54,7 @@ class ModelView(ProgressObserver):
         self.increment_completed = self.model.increment_completed
         self._clock = clock
         self._drawn_version: int | None = None
+        self._draw_failed = False
         self._drawn_at: float | None = None
 
     @abstractmethod
@@ -62,7 +63,7 @@ class ModelView(ProgressObserver):
 
     def __enter__(self):
         self.model.__enter__()
-        self._draw(final=False)
+        self._draw_safely()
         return self
 
     def __exit__(self, exc_type, exc_val, exc_tb):
@@ -84,7 +85,17 @@ class ModelView(ProgressObserver):
             changed = self.model.version != self._drawn_version
             if not changed and (self.max_interval is None or waited < self.max_interval):
                 return
-        self._draw(final=False)
+        self._draw_safely()
+
+    def _draw_safely(self) -> None:
+        try:
+            self._draw(final=False)
+        except Exception:
+            # A broken display (a closed comm, a full disk for the report) must not kill an
+            # hours-long computation: say so once, keep running, and try again at the end.
+            if not self._draw_failed:
+                _logger.exception("uberjob: drawing progress failed; the run goes on")
+            self._draw_failed = True
 
     def _draw(self, *, final: bool) -> None:
         # Read the version before the snapshot: a change racing with it only causes one
