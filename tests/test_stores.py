@@ -206,6 +206,14 @@ def test_a_failed_write_keeps_the_previous_value(tmp_path, staging):
     assert os.listdir(tmp_path) == ["v.pkl"]
 
 
+def test_a_leftover_staging_file_is_replaced(tmp_path, staging):
+    (tmp_path / "v.json.STAGING").write_text("left by a killed process")
+    store = JsonFileStore(tmp_path / "v.json")
+    store.write([1])
+    assert store.read() == [1]
+    assert os.listdir(tmp_path) == ["v.json"]
+
+
 def test_staged_write_rejects_read_modes(tmp_path):
     with pytest.raises(ValueError, match="'w'"), staged_write(tmp_path / "x", "r"):
         pass

@@ -12,6 +12,7 @@ removes it (only a killed process can leave it behind, and the next write replac
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import pathlib
 import sys
@@ -90,26 +91,42 @@ def _linkat_empty_path():
 _linkat = []  # filled on first use: [linkat or None]
 
 
-def _link_anonymous(fd: int, target: str) -> bool:
-    """Give the anonymous file ``fd`` the name ``target``; False if this system cannot."""
+def _link_anonymous(fd: int, target: str) -> None:
+    """Give the anonymous file ``fd`` the name ``target``.
+
+    :raises FileExistsError: when ``target`` exists; another ``OSError`` when this system
+        cannot link an open file.
+    """
     if not _linkat:
         _linkat.append(_linkat_empty_path())
     linkat = _linkat[0]
-    if linkat is not None and linkat(fd, b"", _AT_FDCWD, os.fsencode(target), _AT_EMPTY_PATH) == 0:
-        return True
-    try:  # the unprivileged way on kernels that refuse AT_EMPTY_PATH to non-root users
-        os.link(f"/proc/self/fd/{fd}", target, follow_symlinks=True)
-    except OSError:
-        return False
-    return True
+    if linkat is not None:
+        if linkat(fd, b"", _AT_FDCWD, os.fsencode(target), _AT_EMPTY_PATH) == 0:
+            return
+        code = _get_errno()
+        if code == errno.EEXIST:
+            raise FileExistsError(code, os.strerror(code), target)
+    # The unprivileged way, for kernels that refuse AT_EMPTY_PATH to non-root users.
+    os.link(f"/proc/self/fd/{fd}", target, follow_symlinks=True)
+
+
+def _get_errno() -> int:
+    import ctypes
+
+    return ctypes.get_errno()
 
 
 def _publish_anonymous(fd: int, path) -> None:
     """Give the anonymous file ``fd`` the name ``path``, atomically replacing what was there."""
-    staging_path = _staging_path(path)
-    _remove_quietly(staging_path)  # left by a process killed in the instant between the two steps
-    if not _link_anonymous(fd, os.fspath(staging_path)):
-        _anonymous_files["enabled"] = False  # don't try again: write named staging files
+    staging_path = os.fspath(_staging_path(path))
+    try:
+        try:
+            _link_anonymous(fd, staging_path)
+        except FileExistsError:  # left by a process killed between the link and the rename
+            _remove_quietly(staging_path)
+            _link_anonymous(fd, staging_path)
+    except OSError:  # this system cannot link an open file: copy it to a named staging file
+        _anonymous_files["enabled"] = False  # and don't try again
         with open(staging_path, "wb") as staging:
             os.lseek(fd, 0, os.SEEK_SET)
             while chunk := os.read(fd, 1 << 20):
