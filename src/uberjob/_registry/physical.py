@@ -23,7 +23,7 @@ write calls (and barriers) are the roots that must run even when no output is re
 from __future__ import annotations
 
 from uberjob._engine.compile import _postorder
-from uberjob._plan import Plan
+from uberjob._plan import Plan, PlanStructure
 from uberjob._util import fully_qualified_name
 from uberjob._value_store import ValueStore
 from uberjob.graph import Call, Dependency, Graph, KeywordArg, Literal, Node, PositionalArg
@@ -49,14 +49,20 @@ def _is_node(value) -> bool:
     return type(value) is Call or type(value) is Literal
 
 
-class PhysicalStructure:
-    """A plan structure (``arguments``, ``dependencies``) with the registry's reads and writes."""
+class PhysicalStructure(PlanStructure):
+    """A plan structure (``arguments``, ``dependencies``) with the registry's reads and writes.
+
+    It is a :class:`PlanStructure` in its general mode (arguments and dependencies are asked
+    for, never read off the calls), so the compiler treats it like a plan in graph mode.
+    """
 
     __slots__ = ("_barrier_source", "_base", "_own_args", "_own_deps", "_read_of", "_write_of",
                  "output", "roots")  # fmt: skip
 
     def __init__(self, base, mapping, members, stale: set, output: Node | None):
         """``members``: the nodes in the plan (a registered node outside it is ignored)."""
+        # args={} and a non-empty deps select PlanStructure's general mode; both are unused.
+        super().__init__(base.nodes, {}, {None: ()})
         self._base = base
         self._read_of: dict[Node, Call] = {}
         self._write_of: dict[Node, Node] = {}  # stale nodes only: their write call or barrier
@@ -64,20 +70,17 @@ class PhysicalStructure:
         self._own_deps: dict[Node, list] = {}
         self._barrier_source: dict[Literal, Node] = {}
         roots: list[Node] = []
-        names: dict = {}
+        scopes: dict = {}  # (scope, function) -> the reads' and writes' shared scope tuple
         for node, entry in mapping.items():
             if node not in members:
                 continue
             store = entry.value_store
             kind = type(store)
             if type(node) is Call:
-                fn = node.fn
-                name = names.get(fn) if _hashable(fn) else None
-                if name is None:
-                    name = fully_qualified_name(fn)
-                    if _hashable(fn):
-                        names[fn] = name
-                scope = (*node.scope, name)
+                key = (id(node.scope), id(node.fn))  # both stay alive while the plan does
+                scope = scopes.get(key)
+                if scope is None:
+                    scope = scopes[key] = (*node.scope, fully_qualified_name(node.fn))
             else:
                 scope = node.scope
             read = self._new_call(kind.read, scope, entry.stack_frame, (store,))
@@ -172,11 +175,3 @@ def _as_node(graph: Graph, value, call: Call, stores: dict) -> Node:
         if key is not None:
             stores[key] = literal
     return literal
-
-
-def _hashable(value) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
