@@ -13,6 +13,7 @@ import operator
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 
 from uberjob import _builtins
 from uberjob._util.binding import assert_can_bind
@@ -243,12 +244,17 @@ def _literal_for(graph: Graph, value, call: Call) -> Node:
 class PlanStructure:
     """Read access to a plan's arguments and dependencies, in either storage mode."""
 
-    __slots__ = ("_args", "_deps", "nodes")
+    __slots__ = ("_args", "_deps", "children", "compact", "has_dependencies", "nodes")
 
     def __init__(self, nodes, args, deps):
         self.nodes = nodes  # iterable of every node
         self._args = args  # call -> (args tuple, kwargs dict or None), or None: read the call
         self._deps = deps  # node -> list of dependency sources
+        self.compact = args is None  # arguments live on the calls themselves
+        self.has_dependencies = bool(deps)
+        # What a node waits for (arguments that are not nodes are skipped by the caller): the
+        # engine asks this once per node, so the common case gets a closure with no lookups.
+        self.children = _compact_children if self.compact and not deps else self._children
 
     def arguments(self, call: Call) -> tuple[tuple, dict | None]:
         if self._args is None:
@@ -258,6 +264,22 @@ class PlanStructure:
     def dependencies(self, node: Node) -> list[Node]:
         deps = self._deps
         return deps.get(node, ()) if deps else ()
+
+    def _children(self, node: Node):
+        deps = self.dependencies(node)
+        if type(node) is Call:
+            args, kwargs = self.arguments(node)
+            if kwargs is None and not deps:
+                return args
+            return chain(args, kwargs.values() if kwargs else (), deps)
+        return deps
+
+
+def _compact_children(node: Node):
+    if type(node) is Call:
+        kwargs = node._kwargs
+        return (node._args or ()) if kwargs is None else chain(node._args, kwargs.values())
+    return ()
 
 
 def plan_structure(plan: Plan) -> PlanStructure:

@@ -85,27 +85,29 @@ def _children(node, structure: PlanStructure):
 def _postorder(
     roots, structure: PlanStructure, finish=None, state: dict | None = None
 ) -> tuple[list[Node], dict]:
-    """Depth-first post-order of everything the roots need (constant literals left out), and
-    each node's position in it. ``finish(node)``, when given, is called as each node finishes,
-    when all it waits for has finished before it.
+    """Depth-first post-order of everything the roots need (constant literals left out).
+
+    Returns the order and ``state``: each node's position in it. A caller that passes
+    ``finish(node)`` does that bookkeeping itself: ``finish`` must set ``state[node]`` (to
+    anything but None) and is called for each node after everything the node waits for.
 
     :raises CycleError: naming the nodes on a cycle.
     """
     order: list[Node] = []
     state = {} if state is None else state  # node -> None while on the path, then its position
     deps_of = structure.dependencies
+    children_of = getattr(structure, "children", None) or (lambda n: _children(n, structure))
+    if finish is None:
 
-    def done(node) -> None:
-        state[node] = len(order)
-        order.append(node)
-        if finish is not None:
-            finish(node)
+        def finish(node) -> None:
+            state[node] = len(order)
+            order.append(node)
 
     for root in roots:
         if root in state or (type(root) is Literal and not deps_of(root)):
             continue
         state[root] = None
-        stack = [(root, iter(_children(root, structure)))]
+        stack = [(root, iter(children_of(root)))]
         while stack:
             node, children = stack[-1]
             for child in children:
@@ -113,9 +115,9 @@ def _postorder(
                 if kind is not Call and (kind is not Literal or not deps_of(child)):
                     continue  # a plain value or a constant literal: nothing to wait for
                 if child not in state:
-                    grandchildren = _children(child, structure)
+                    grandchildren = children_of(child)
                     if not grandchildren:  # a leaf: finished at once, no stack frame needed
-                        done(child)
+                        finish(child)
                         continue
                     state[child] = None
                     stack.append((child, iter(grandchildren)))
@@ -127,7 +129,7 @@ def _postorder(
                     raise CycleError(f"The plan contains a cycle: {names} -> {child!r}.")
             else:
                 stack.pop()
-                done(node)
+                finish(node)
     return order, state
 
 
@@ -143,6 +145,8 @@ def compile_plan(
     compiled = CompiledPlan()
     deps_of = structure.dependencies
     arguments = structure.arguments
+    compact = structure.compact
+    has_deps = structure.has_dependencies
     fns, positional, kwargs_list, refs_list = (
         compiled.fns,
         compiled.positional,
@@ -182,8 +186,11 @@ def compile_plan(
         else:
             current.append(i)
 
+    order: list[Node] = compiled.nodes
+
     def finish(node) -> None:
-        i = len(fns)
+        i = index[node] = len(fns)
+        order.append(node)
         succ.append(None)
         uses.append(0)
         refs = None
@@ -204,7 +211,10 @@ def compile_plan(
                 scope = scope_cache[key] = intern_scope(node.scope, fn)
             scopes.append(scope)
             totals[scope] += 1
-            args, kwargs = arguments(node)
+            if compact:
+                args, kwargs = node._args, node._kwargs
+            else:
+                args, kwargs = arguments(node)
             for position, arg in enumerate(args):
                 kind = type(arg)
                 if kind is Call or kind is Literal:
@@ -243,23 +253,23 @@ def compile_plan(
                     succ[j] = [current, i]
                 else:
                     current.append(i)
-        for dependency in deps_of(node):
-            j = index.get(dependency)
-            if j is not None:  # a constant literal dependency is always satisfied
-                link(j, i)
-                count += 1
+        if has_deps:
+            for dependency in deps_of(node):
+                j = index.get(dependency)
+                if j is not None:  # a constant literal dependency is always satisfied
+                    link(j, i)
+                    count += 1
         waiting.append(count)
 
     # _postorder records each node's position in `index` before it calls finish(node), and a
     # node finishes after everything it waits for: finish() can look all of them up.
-    order, state = _postorder(roots, structure, finish, index)
-    compiled.nodes = order
+    _postorder(roots, structure, finish, index)
     compiled.fuse = [-1] * len(order)
     if output is not None:
         if type(output) is Literal and not deps_of(output):
             compiled.output_value = output.value
         else:
-            compiled.output = state.get(output, -1)
+            compiled.output = index.get(output, -1)
     if scheduler == "random":
         _permute(compiled, random.sample(range(len(order)), len(order)))
     if fuse:
