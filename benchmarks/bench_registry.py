@@ -86,11 +86,13 @@ def measure(python: Path, n: int, reps: int, workers: int) -> dict | None:
     with tempfile.TemporaryDirectory(dir=base, prefix="uberjob-bench-") as root:
         out = subprocess.run(
             [str(python), "-c", CHILD, str(n), str(reps), str(workers), root],
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
             cwd=tempfile.gettempdir(),  # import the installed package, not a checkout
         )
+    if out.returncode != 0:
+        raise RuntimeError(f"{python} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

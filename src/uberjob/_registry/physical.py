@@ -56,46 +56,61 @@ class PhysicalStructure(PlanStructure):
     for, never read off the calls), so the compiler treats it like a plan in graph mode.
     """
 
-    __slots__ = ("_barrier_source", "_base", "_own_args", "_own_deps", "_read_of", "_write_of",
-                 "output", "roots")  # fmt: skip
+    __slots__ = ("_barrier_source", "_base", "_own_args", "_own_deps", "_read_of", "_registered",
+                 "_scopes", "_write_of", "output", "roots")  # fmt: skip
 
     def __init__(self, base, mapping, members, stale: set, output: Node | None):
         """``members``: the nodes in the plan (a registered node outside it is ignored)."""
         # args={} and a non-empty deps select PlanStructure's general mode; both are unused.
         super().__init__(base.nodes, {}, {None: ()})
         self._base = base
-        self._read_of: dict[Node, Call] = {}
+        self._registered = {node: e for node, e in mapping.items() if node in members}
+        self._read_of: dict[Node, Call] = {}  # made on demand: only what is read is planned
         self._write_of: dict[Node, Node] = {}  # stale nodes only: their write call or barrier
         self._own_args: dict[Call, tuple] = {}
         self._own_deps: dict[Node, list] = {}
         self._barrier_source: dict[Literal, Node] = {}
+        self._scopes: dict = {}  # (scope, function) -> the reads' and writes' shared scope
         roots: list[Node] = []
-        scopes: dict = {}  # (scope, function) -> the reads' and writes' shared scope tuple
-        for node, entry in mapping.items():
-            if node not in members:
-                continue
-            store = entry.value_store
-            kind = type(store)
-            if type(node) is Call:
-                key = (id(node.scope), id(node.fn))  # both stay alive while the plan does
-                scope = scopes.get(key)
-                if scope is None:
-                    scope = scopes[key] = (*node.scope, fully_qualified_name(node.fn))
-            else:
-                scope = node.scope
-            read = self._new_call(kind.read, scope, entry.stack_frame, (store,))
-            self._read_of[node] = read
+        for node, entry in self._registered.items():
             if node in stale:
                 if entry.is_source:
                     write = Literal(Barrier, scope=node.scope)
                     self._barrier_source[write] = node
                 else:
-                    write = self._new_call(kind.write, scope, entry.stack_frame, (store, node))
+                    store = entry.value_store
+                    write = self._new_call(
+                        type(store).write, self._scope(node), entry.stack_frame, (store, node)
+                    )
                 self._write_of[node] = write
-                self._own_deps[read] = [write]
                 roots.append(write)
-        self.output = self._read_of.get(output, output) if output is not None else None
-        self.roots = ([self.output] if self.output is not None else []) + roots
+        if output is not None and output in self._registered:
+            output = self._read(output)
+        self.output = output
+        self.roots = ([output] if output is not None else []) + roots
+
+    def _scope(self, node: Node) -> tuple:
+        """The scope of the calls that replace ``node``: its scope and function name."""
+        if type(node) is not Call:
+            return node.scope
+        key = (id(node.scope), id(node.fn))  # both stay alive while the plan does
+        scope = self._scopes.get(key)
+        if scope is None:
+            scope = self._scopes[key] = (*node.scope, fully_qualified_name(node.fn))
+        return scope
+
+    def _read(self, node: Node) -> Call:
+        """The call that reads the store of ``node`` (after its write, when it is stale)."""
+        read = self._read_of.get(node)
+        if read is None:
+            entry = self._registered[node]
+            store = entry.value_store
+            read = self._new_call(type(store).read, self._scope(node), entry.stack_frame, (store,))
+            self._read_of[node] = read
+            write = self._write_of.get(node)
+            if write is not None:
+                self._own_deps[read] = [write]
+        return read
 
     def _new_call(self, fn, scope, stack_frame, args: tuple) -> Call:
         call = Call(fn, scope=scope, stack_frame=stack_frame)
@@ -108,15 +123,18 @@ class PhysicalStructure(PlanStructure):
         if own is not None:
             return own
         args, kwargs = self._base.arguments(call)
-        read_of = self._read_of
+        registered = self._registered
         for arg in args:
-            if _is_node(arg) and arg in read_of:
-                args = tuple(read_of.get(a, a) if _is_node(a) else a for a in args)
+            if _is_node(arg) and arg in registered:
+                args = tuple(self._read(a) if _is_node(a) and a in registered else a for a in args)
                 break
         if kwargs:
             for value in kwargs.values():
-                if _is_node(value) and value in read_of:
-                    kwargs = {k: read_of.get(v, v) if _is_node(v) else v for k, v in kwargs.items()}
+                if _is_node(value) and value in registered:
+                    kwargs = {
+                        k: self._read(v) if _is_node(v) and v in registered else v
+                        for k, v in kwargs.items()
+                    }
                     break
         return args, kwargs
 
@@ -135,12 +153,12 @@ class PhysicalStructure(PlanStructure):
     def _redirect(self, deps) -> list[Node]:
         if not deps:
             return deps
-        read_of, write_of = self._read_of, self._write_of
-        if not any(d in read_of for d in deps):
+        registered, write_of = self._registered, self._write_of
+        if not any(d in registered for d in deps):
             return deps
         # On a stored node: wait for its write when it is stale; nothing to wait for when fresh.
-        kept = [d for d in deps if d not in read_of or d in write_of]
-        return [write_of[d] if d in read_of else d for d in kept]
+        kept = [d for d in deps if d not in registered or d in write_of]
+        return [write_of[d] if d in registered else d for d in kept]
 
     def to_plan(self, roots: list[Node] | None = None) -> Plan:
         """What ``roots`` (default: the output and the writes) need, as a plan in graph mode."""
