@@ -1,6 +1,6 @@
 // One section's scope tree: a flat ARIA tree whose rows are keyed by index and updated in place.
 
-import { countText, formatDuration, h, setAttr, setText } from "./util.js";
+import { countText, formatDuration, h, setAttr } from "./util.js";
 import { defaultOpen } from "./fold.js";
 
 /** @typedef {import("./types.js").Row} Row */
@@ -12,13 +12,15 @@ import { defaultOpen } from "./fold.js";
  * @property {HTMLElement} label
  * @property {HTMLElement} name
  * @property {HTMLElement} bar
- * @property {HTMLElement} done
- * @property {HTMLElement} running
- * @property {HTMLElement} failed
  * @property {HTMLElement} count
  * @property {HTMLElement} time
- * @property {Row | null} last   the row as last drawn
- * @property {boolean} lastRunning
+ * @property {number} depth
+ * @property {Row | null} last   the row as last drawn (null: never drawn)
+ * @property {string} text       the count text as last drawn
+ * @property {HTMLElement[]} segments  the bar's completed, running and failed parts
+ * @property {string[]} widths   their widths as last drawn
+ * @property {string} timeText
+ * @property {boolean} stale     changed while hidden: draw when shown
  */
 
 export class SectionTree {
@@ -41,6 +43,10 @@ export class SectionTree {
     this.defaults = [];
     /** @type {Map<number, boolean>} open states the user chose */
     this.overrides = new Map();
+    /** @type {Row[]} */
+    this.nodes = [];
+    this.isRunning = false;
+    this.countWidth = "";
     this.focused = 0;
     /** @type {number | null} */
     this.selected = null;
@@ -62,8 +68,20 @@ export class SectionTree {
   update(section, isRunning) {
     const nodes = section.nodes;
     setAttr(this.el, "aria-label", section.title);
+    this.nodes = nodes;
+    this.isRunning = isRunning;
     if (nodes.length !== this.rows.length) this.grow(nodes);
-    for (let i = 0; i < nodes.length; i++) this.drawRow(i, nodes[i], isRunning);
+    for (let i = 0; i < nodes.length; i++) {
+      const v = this.rows[i];
+      if (v.el.hidden) v.stale = true;   // drawn when its parent opens
+      else this.drawRow(i, nodes[i], isRunning);
+    }
+    // the count column fits the root's text, the longest (its numbers are the largest)
+    const countWidth = `${Math.max(12, this.rows[0]?.text.length ?? 0) + 1}ch`;
+    if (countWidth !== this.countWidth) {
+      this.el.style.setProperty("--uj-count-w", countWidth);
+      this.countWidth = countWidth;
+    }
   }
 
   /** @param {Row[]} nodes */
@@ -77,6 +95,11 @@ export class SectionTree {
       this.rows.push(this.makeRow(i));
     }
     this.defaults = defaultOpen(this.parents);
+    let nameWidth = 16;   // in ch; an em is about 1.8ch in UI fonts
+    for (let i = 0; i < nodes.length; i++) {
+      nameWidth = Math.max(nameWidth, (this.rows[i].depth * 1.15 + 1.4) * 1.8 + nodes[i][1].length);
+    }
+    this.el.style.setProperty("--uj-name-w", `${Math.min(Math.ceil(nameWidth), 56)}ch`);
     this.order = [];
     /** @type {number[]} */
     const stack = nodes.length ? [0] : [];
@@ -110,46 +133,54 @@ export class SectionTree {
     const name = h("span", "uj-name");
     label.append(h("span", "uj-twisty", { "aria-hidden": "true" }), name);
     const bar = h("span", "uj-bar", { role: "progressbar", "aria-valuemin": "0" });
-    const done = h("span", "uj-bar-done");
-    const running = h("span", "uj-bar-running");
-    const failed = h("span", "uj-bar-failed");
-    bar.append(done, running, failed);
+    const segments = ["uj-bar-done", "uj-bar-running", "uj-bar-failed"].map((c) => h("span", c));
+    bar.append(...segments);
     const count = h("span", "uj-count");
     const time = h("span", "uj-time");
     el.append(label, bar, count, time);
-    return { el, label, name, bar, done, running, failed, count, time, last: null, lastRunning: false };
+    return {
+      el, label, name, bar, segments, count, time, depth,
+      last: null, text: "", widths: ["", "", ""], timeText: "", stale: false,
+    };
   }
 
   /**
+   * Draw one row, touching only what changed since it was last drawn.
    * @param {number} i
    * @param {Row} row
    * @param {boolean} isRunning
    */
   drawRow(i, row, isRunning) {
     const v = this.rows[i];
+    v.stale = false;
     const last = v.last;
-    if (last && v.lastRunning === isRunning && last[1] === row[1] && last[2] === row[2]
-      && last[3] === row[3] && last[4] === row[4] && last[5] === row[5] && last[6] === row[6]) {
-      return;
-    }
     const [, name, total, completed, running, failed, time] = row;
+    if (!last || last[1] !== name) {
+      v.name.textContent = name;
+      v.name.title = name;
+      v.bar.setAttribute("aria-label", name);
+    }
+    if (!last || last[2] !== total) v.bar.setAttribute("aria-valuemax", String(total));
+    if (!last || last[3] !== completed) v.bar.setAttribute("aria-valuenow", String(completed));
     const text = countText(total, completed, running, failed, isRunning);
-    setText(v.name, name);
-    setAttr(v.name, "title", name);
-    setText(v.count, text);
-    setText(v.time, time >= 1 ? formatDuration(time) : "");
-    setAttr(v.time, "title", time >= 1 ? `${time.toFixed(2)} s of the run's time (uniform share)` : "");
-    setAttr(v.bar, "aria-valuemax", String(total));
-    setAttr(v.bar, "aria-valuenow", String(completed));
-    setAttr(v.bar, "aria-valuetext", text);
-    setAttr(v.bar, "aria-label", name);
-    const pct = (/** @type {number} */ n) => (total > 0 ? `${(100 * n) / total}%` : "0%");
-    v.done.style.width = pct(completed);
-    v.running.style.width = pct(running);
-    v.failed.style.width = pct(failed);
-    v.el.classList.toggle("uj-has-failed", failed > 0);
+    if (text !== v.text) {
+      v.count.textContent = text;
+      v.bar.setAttribute("aria-valuetext", text);
+      v.text = text;
+    }
+    const widths = [completed, running, failed].map((n) => (total > 0 ? `${(100 * n) / total}%` : "0%"));
+    for (let k = 0; k < 3; k++) {
+      if (widths[k] !== v.widths[k]) v.segments[k].style.width = widths[k];
+    }
+    v.widths = widths;
+    const timeText = time >= 1 ? formatDuration(time) : "";
+    if (timeText !== v.timeText) {
+      v.time.textContent = timeText;
+      v.time.title = timeText ? `${time.toFixed(2)} s of the run's time (uniform share)` : "";
+      v.timeText = timeText;
+    }
+    if (!last || (last[5] > 0) !== (failed > 0)) v.el.classList.toggle("uj-has-failed", failed > 0);
     v.last = row;
-    v.lastRunning = isRunning;
   }
 
   refreshVisibility() {
@@ -158,8 +189,10 @@ export class SectionTree {
     for (const i of this.order) {
       const p = this.parents[i];
       shown[i] = p < 0 || (shown[p] && this.isOpen(p));
-      const el = this.rows[i].el;
+      const v = this.rows[i];
+      const el = v.el;
       if (el.hidden === shown[i]) el.hidden = !shown[i];
+      if (shown[i] && v.stale) this.drawRow(i, this.nodes[i], this.isRunning);
       if (this.children[i].length > 0) setAttr(el, "aria-expanded", String(this.isOpen(i)));
       else el.removeAttribute("aria-expanded");
     }
