@@ -9,7 +9,21 @@ if ! command -v dot >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" 
   (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) \
     || echo "warning: could not install graphviz; the render tests will be skipped" >&2
 fi
+# The browser tests drive Debian's Chromium (`playwright install` cannot download one here).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+    || echo "warning: could not install chromium; the browser tests will fail in CI" >&2
+fi
 status=0
+echo "== JS install and build"
+# The widget and the HTML report need the bundle in src/uberjob/static/ (git-ignored).
+npm ci --no-audit --no-fund && npm run build || status=1
 echo "== Python tests"
-.venv/bin/python -m pytest tests || status=1
+.venv/bin/python -m pytest tests -m "not browser" || status=1
+echo "== JS tests"
+npm test || status=1
+echo "== JS type check"
+npm run typecheck || status=1
+echo "== Browser tests (JupyterLab + Playwright + Chromium)"
+.venv/bin/python -m pytest tests/browser -m browser || status=1
 exit $status
