@@ -3,14 +3,16 @@
 // Synced traits (set by src/uberjob/progress/_widget.py, always replaced whole):
 //   _snapshot   the latest progress snapshot (docs/snapshot-schema.md)
 //   _instances  every kept failure instance, set when the run ends (saved notebooks have them)
+//   _stop       "" (no Stop button), "available" (a background run), "requested" (see stop.js)
 // Custom messages: the kernel streams new instances as {kind: "instances", items}; a view that
 // lacks some (a reload or a second display mid-run) sends {kind: "request-instances"}.
 
 import { ProgressView } from "./render.js";
+import { attachStop } from "./stop.js";
 
 /** @typedef {import("./types.js").Instance} Instance */
 /** @typedef {import("./types.js").Snapshot} Snapshot */
-/** @typedef {{ _snapshot: DataView | Snapshot | null, _instances: Instance[] }} Traits */
+/** @typedef {{ _snapshot: DataView | Snapshot | null, _instances: Instance[], _stop: string }} Traits */
 /** @typedef {import("@anywidget/types").AnyModel<Traits>} Model */
 
 /**
@@ -96,6 +98,7 @@ function render({ model, el }) {
     requestInstances: () => requestInstances(model),
   });
   s.views.add(view);
+  const detachStop = attachStop(model, view);
   const onSnapshot = () => {
     const snapshot = decodeSnapshot(model.get("_snapshot"));
     if (snapshot) view.update(snapshot);
@@ -106,6 +109,7 @@ function render({ model, el }) {
   if (kept > s.instances.size) requestInstances(model);
   return () => {
     model.off("change:_snapshot", onSnapshot);
+    detachStop();
     s.views.delete(view);
     view.destroy();
   };

@@ -18,6 +18,7 @@ import json
 import anywidget
 import traitlets
 
+from uberjob.progress._fallback import snapshot_summary, static_html
 from uberjob.progress._html import STATIC, static_path
 from uberjob.progress._model import ProgressModel
 from uberjob.progress._observer import Progress
@@ -40,16 +41,37 @@ class ProgressWidget(anywidget.AnyWidget):
     # indentation spaces (an update of 1,000 scopes and 10,000 failures is ~56 KB, not ~66 KB).
     _snapshot = traitlets.Dict().tag(sync=True, to_json=_compact_json)
     _instances = traitlets.List().tag(sync=True)
+    # The Stop button of a background run: "" (none), "available", or "requested".
+    _stop = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, model: ProgressModel, **kwargs):
         static_path("widget.js"), static_path("widget.css")  # a clear error when never built
         super().__init__(_snapshot=model.snapshot(), **kwargs)
         self._progress_model = model
+        self._run = None  # the background run's handle, which Stop stops
         self.on_msg(self._on_frontend_message)
 
     def _on_frontend_message(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and content.get("kind") == "request-instances":
             self.send({"kind": "instances", "items": self._progress_model.instances()})
+        elif isinstance(content, dict) and content.get("kind") == "stop":
+            self.request_stop()
+
+    def request_stop(self) -> None:
+        """What the Stop button does: stop the background run (calls in flight finish)."""
+        if self._run is not None and self._stop == "available":
+            self._run.stop()
+            self._stop = "requested"
+
+    def _repr_mimebundle_(self, **kwargs):
+        # Besides the widget: a one-line summary and a static picture, for places that cannot
+        # draw widgets (see _fallback.py).
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if isinstance(data, dict):
+            data["text/plain"] = snapshot_summary(self._snapshot)
+            data["text/html"] = static_html(self._snapshot)
+        return bundle
 
     @property
     def snapshot(self) -> dict:
@@ -68,13 +90,21 @@ class WidgetProgressObserver(ModelView):
         super().__init__(model)
         self.widget = ProgressWidget(self.model)
         self._display = display
+        self._display_handle = None
         self._instances_sent = 0
+
+    def attach_run(self, run) -> None:
+        """The run's handle displays as this widget; a background run gets a Stop button."""
+        run.widget = self.widget
+        if getattr(run, "background", False):
+            self.widget._run = run
+            self.widget._stop = "available"
 
     def __enter__(self):
         if self._display:
             from IPython.display import display
 
-            display(self.widget)
+            self._display_handle = display(self.widget, display_id=True)
         return super().__enter__()
 
     def draw(self, snapshot: dict, final: bool) -> None:
@@ -83,6 +113,9 @@ class WidgetProgressObserver(ModelView):
             with widget.hold_sync():
                 widget._instances = self.model.instances()
                 widget._snapshot = snapshot
+            if self._display_handle is not None:
+                # The saved output's summary and static picture show the final state too.
+                self._display_handle.update(widget)
             return
         new = self.model.instances(self._instances_sent)
         if new:

@@ -1,0 +1,110 @@
+"""The notebook side of the widget: Stop for background runs, the summary and static fallback."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+pytest.importorskip("anywidget")
+
+import uberjob
+from uberjob import RunStopped
+from uberjob.progress import Progress
+from uberjob.progress._fallback import snapshot_summary, static_html
+from uberjob.progress._widget import WidgetProgressObserver
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def observed():
+    """A widget progress that does not display, and the observers it made."""
+    made = []
+
+    def make():
+        made.append(WidgetProgressObserver(display=False))
+        return made[-1]
+
+    return Progress(make), made
+
+
+def test_a_click_on_stop_stops_the_background_run_and_nothing_new_starts():
+    in_flight, release = threading.Event(), threading.Event()
+    started = []
+
+    def first():
+        started.append("first")
+        in_flight.set()
+        assert release.wait(timeout=10)
+
+    def later(i):
+        started.append(i)
+
+    progress, made = observed()
+    plan = uberjob.Plan()
+    calls = [plan.call(first)] + [plan.call(later, i) for i in range(20)]
+    handle = uberjob.run(plan, output=calls, max_workers=1, background=True, progress=progress)
+    widget = made[0].widget
+    assert handle.widget is widget
+    assert widget._stop == "available"
+    assert in_flight.wait(timeout=10)
+    widget._on_frontend_message(widget, {"kind": "stop"}, [])  # what the button sends
+    assert widget._stop == "requested"
+    release.set()
+    with pytest.raises(RunStopped):
+        handle.result(timeout=10)
+    assert started == ["first"]
+    assert handle.state == "stopped"
+    assert widget.snapshot["state"] == "stopped"
+    assert snapshot_summary(widget.snapshot).startswith("uberjob: stopped, 1 / ")
+
+
+def test_blocking_runs_have_no_stop_button_but_display_as_their_widget():
+    progress, made = observed()
+    plan = uberjob.Plan()
+    x = plan.call(sum, [1, 2])
+    assert uberjob.run(plan, output=x, progress=progress) == 3
+    widget = made[0].widget
+    assert widget._stop == ""
+    widget._on_frontend_message(widget, {"kind": "stop"}, [])  # ignored
+    assert widget._stop == ""
+    handle = uberjob._handle.last_run()
+    assert handle.widget is widget
+    bundle = handle._repr_mimebundle_()
+    assert WIDGET_VIEW in bundle
+    assert bundle["text/plain"].startswith("uberjob: done, 1 / 1, ")
+
+
+def test_the_widgets_bundle_has_a_one_line_summary_and_an_escaped_static_picture():
+    def fail(i):
+        raise ValueError("<script>alert(1)</script>")
+
+    progress, made = observed()
+    plan = uberjob.Plan()
+    with plan.scope("<img src=x onerror=alert(1)>"):
+        calls = [plan.call(fail, i) for i in range(3)] + [plan.call(abs, -1)]
+    with pytest.raises(uberjob.CallError):
+        uberjob.run(plan, output=calls, max_errors=None, max_workers=1, progress=progress)
+    bundle = made[0].widget._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert WIDGET_VIEW in data
+    assert data["text/plain"].startswith("uberjob: failed, 1 / 5, 3 failed, ")  # + the gather
+    assert "\n" not in data["text/plain"]
+    page = data["text/html"]
+    assert "<script" not in page
+    assert "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "1 / 5, 3 failed" in page
+
+
+def test_summary_numbers():
+    snapshot = {
+        "state": "done",
+        "elapsed": 12.4,
+        "sections": [{"key": "run", "title": "Running graph",
+                      "nodes": [[-1, "Running graph", 10000, 9998, 0, 1663, 0]]}],
+        "failures": {"count": 1663, "groups": []},
+    }  # fmt: skip
+    assert snapshot_summary(snapshot) == "uberjob: done, 9,998 / 10,000, 1,663 failed, 12s"
+    assert "9,998 / 10,000, 1,663 failed" in static_html(snapshot)
