@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from jlab import CHROMIUM, CHROMIUM_ARGS, start_lab, stop_lab  # noqa: E402
-
-ARTIFACTS = Path(os.environ.get("ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+from jlab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, start_lab, stop_lab
 
 
 def pytest_collection_modifyitems(items):

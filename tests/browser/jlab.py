@@ -7,6 +7,7 @@ with a parent-death signal so a killed test run leaves no server or kernel behin
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -22,6 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TOKEN = "uberjob-browser-tests"
+#: Screenshots (and, on failure, console logs) land here; CI keeps them as artifacts.
+ARTIFACTS = Path(
+    os.environ.get("ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
+)
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -128,7 +133,9 @@ def start_lab(root: Path, timeout: float = 60.0) -> Lab:
         except OSError:
             if time.monotonic() > deadline:
                 stop_lab(lab)
-                raise TimeoutError(f"uberjob: jupyter lab not ready:\n{log.read_text()[-3000:]}")
+                raise TimeoutError(
+                    f"uberjob: jupyter lab not ready:\n{log.read_text()[-3000:]}"
+                ) from None
             time.sleep(0.1)  # polling the server's start, not waiting on the page
 
 
@@ -140,8 +147,6 @@ def stop_lab(lab: Lab, timeout: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(lab.proc.pid, signal.SIGKILL)
             lab.proc.wait(5)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(lab.proc.pid, signal.SIGKILL)  # stray kernels of the group
-    except ProcessLookupError:
-        pass
     shutil.rmtree(lab.home, ignore_errors=True)

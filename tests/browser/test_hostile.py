@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from notebook import open_notebook, run_all, widget_in, write_notebook
+from nbdriver import open_notebook, run_all, widget_in, write_notebook
 from playwright.sync_api import expect
 
 SCOPE = "<img src=x onerror=alert(1)>"

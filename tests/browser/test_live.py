@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from conftest import ARTIFACTS
-from notebook import command, open_notebook, run_all, set_theme, widget_in, write_notebook
+from jlab import ARTIFACTS
+from nbdriver import command, open_notebook, run_all, set_theme, widget_in, write_notebook
 from playwright.sync_api import expect
 
 SLOW_RUN = """\

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 
-import uberjob
-from conftest import ARTIFACTS
+from jlab import ARTIFACTS
 from playwright.sync_api import expect
 from test_hostile import MESSAGE, SCOPE, watch_dialogs
+
+import uberjob
 from uberjob.progress import html_progress
 
 
@@ -24,10 +26,8 @@ def make_report(path):
     for region in (SCOPE, "west"):
         with plan.scope(region):
             calls += [plan.call(roll, i) for i in range(600)]
-    try:
+    with contextlib.suppress(uberjob.CallError):
         uberjob.run(plan, output=calls, max_errors=None, progress=html_progress(path))
-    except uberjob.CallError:
-        pass
     data = re.search(r'id="uj-data">(.*?)</script>', path.read_text(), re.S).group(1)
     return json.loads(data)["snapshot"]
 
@@ -48,7 +48,9 @@ def test_the_report_shows_the_run_and_makes_no_network_request(chromium, tmp_pat
         f"{root_done} / {root_total}, {root_failed} failed"
     )
     expect(page.locator(".uj-state")).to_have_text("failed")
-    summary = f"{snapshot['failures']['count']:,} failed in {len(snapshot['failures']['groups'])} groups"
+    summary = (
+        f"{snapshot['failures']['count']:,} failed in {len(snapshot['failures']['groups'])} groups"
+    )
     expect(page.locator(".uj-failures-summary")).to_have_text(summary)
     expect(page.locator(".uj-name", has_text=SCOPE)).to_have_count(1)
     page.locator(".uj-group-head", has_text=MESSAGE).first.click()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from conftest import ARTIFACTS
-from notebook import open_notebook, output_text, run_all, set_theme, widget_in, write_notebook
+from jlab import ARTIFACTS
+from nbdriver import open_notebook, output_text, run_all, set_theme, widget_in, write_notebook
 from playwright.sync_api import expect
 
 DICE_RUN = """\
@@ -68,7 +68,10 @@ def test_a_run_with_failures_is_counted_grouped_and_browsable(lab, page):
     expect(panel.locator(".uj-failures-summary")).to_have_text(f"{failures:,} failed in 6 groups")
     groups = panel.locator(".uj-group")
     expect(groups).to_have_count(6)
-    counts = [int(t.rstrip("×").replace(",", "")) for t in groups.locator(".uj-group-count").all_inner_texts()]
+    counts = [
+        int(t.rstrip("\N{MULTIPLICATION SIGN}").replace(",", ""))
+        for t in groups.locator(".uj-group-count").all_inner_texts()
+    ]
     assert sum(counts) == failures
     expect(groups.locator(".uj-group-message").first).to_have_text("Something bad happened.")
 
