@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -284,6 +285,37 @@ def ram_dir() -> str:
     return "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
 
 
+def cpu_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (not idle/iowait), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def others_busy_cores(seconds: float) -> float:
+    """How many cores other processes kept busy over the next ``seconds``."""
+    b0, c0, t0 = cpu_busy_seconds(), children_cpu_seconds(), time.perf_counter()
+    time.sleep(seconds)
+    b1, c1, t1 = cpu_busy_seconds(), children_cpu_seconds(), time.perf_counter()
+    return max(0.0, (b1 - b0) - (c1 - c0)) / (t1 - t0)
+
+
+def wait_for_quiet(max_busy: float, max_wait: float) -> float:
+    """Waits (up to max_wait s) until others use at most max_busy cores; returns what they use."""
+    deadline = time.monotonic() + max_wait
+    busy = others_busy_cores(0.5)
+    while busy > max_busy and time.monotonic() < deadline:
+        time.sleep(2)
+        busy = others_busy_cores(0.5)
+    return busy
+
+
 def run_one(cfg: Config, impl: Impl, timeout: float, logs: bool) -> dict:
     params = dict(cfg.params)
     if cfg.scenario == "registry":
@@ -308,6 +340,7 @@ def run_one(cfg: Config, impl: Impl, timeout: float, logs: bool) -> dict:
     else:
         sink = open(os.devnull, "w")  # noqa: SIM115
     t0 = time.perf_counter()
+    busy0, child0 = cpu_busy_seconds(), children_cpu_seconds()
     try:
         proc = subprocess.run(
             cmd,
@@ -325,6 +358,8 @@ def run_one(cfg: Config, impl: Impl, timeout: float, logs: bool) -> dict:
     finally:
         sink.close()
     wall = time.perf_counter() - t0
+    # Cores kept busy by everything except our child during the job: a noise indicator.
+    others = ((cpu_busy_seconds() - busy0) - (children_cpu_seconds() - child0)) / wall
     try:
         with open(out_path) as f:
             text = f.read()
@@ -340,6 +375,7 @@ def run_one(cfg: Config, impl: Impl, timeout: float, logs: bool) -> dict:
         res = {"status": "error", "reason": f"child exited with {rc} and no result"}
     res["process_wall_s"] = wall
     res["load1_after"] = os.getloadavg()[0]
+    res["others_cores"] = max(0.0, others)
     return res
 
 
@@ -366,6 +402,7 @@ def metric(cfg_id: str, key: str, scale: float = 1.0):
         v = r["metrics"].get(key)
         return None if v is None else v * scale
 
+    get.cfgs = [cfg_id]
     return get
 
 
@@ -379,6 +416,7 @@ def growth(shape: str):
             return None
         return big / small
 
+    get.cfgs = [f"big-{shape}", f"run-{shape}-w8-console"]
     return get
 
 
@@ -394,10 +432,26 @@ def million_time(results, impl):
     return v
 
 
+million_time.cfgs = ["million", "million-peer"]
+
+
 def million_mem(results, impl):
     if impl == "ours":
         return metric("million", "bytes_per_node")(results, impl)
     return metric("million-peer", "bytes_per_node")(results, impl)
+
+
+million_mem.cfgs = ["million", "million-peer"]
+
+NOISY_CORES = 0.5  # a cell is marked when other processes kept more than this many cores busy
+
+
+def noisy(results, row, impl) -> bool:
+    for cfg_id in getattr(row.get, "cfgs", []):
+        r = results.get(cfg_id, {}).get(impl)
+        if r is not None and r.get("others_cores", 0) > NOISY_CORES:
+            return True
+    return False
 
 
 def make_rows(sizes: dict) -> list[tuple[str, list[Row]]]:
@@ -546,14 +600,19 @@ def render_table(data: dict) -> str:
     head = ["scenario", "target", *[labels[i] for i in impls], "ours/1.0", "ours/dask", "verdict"]
     lines = []
     for title, rows in make_rows(data["sizes"]):
+        measured = [r for r in rows if any(r.get(results, i) is not None for i in impls)]
+        if not measured:
+            continue
         lines.append(f"\n**{title}**\n")
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
-        for row in rows:
+        for row in measured:
             vals = {i: row.get(results, i) for i in impls}
             label = row.label + (f" ({row.note})" if row.note else "")
             cells = [label, target_text(row.target)]
-            cells += [fmt(vals[i], row.fmt) for i in impls]
+            cells += [
+                fmt(vals[i], row.fmt) + (" ~" if noisy(results, row, i) else "") for i in impls
+            ]
             cells += [ratio(vals.get("ours"), vals.get("uberjob1")),
                       ratio(vals.get("ours"), vals.get("dask"))]
             cells.append(verdict(row.target, vals.get("ours"), vals.get("uberjob1")))
@@ -582,6 +641,10 @@ def render(data: dict) -> str:
         f"load avg {m['load_before']} -> {m['load_after']}); main at {data.get('git', '?')}"
     )
     text = head + "\n" + render_table(data)
+    text += (
+        f"\n\n~ = other processes kept more than {NOISY_CORES} of the {m['cores']} cores busy "
+        "while that figure was measured (noisy; rerun when the machine is quiet)."
+    )
     problems = render_problems(data)
     if problems:
         text += "\n\nNot measured / failed:\n" + problems
@@ -606,6 +669,13 @@ def main(argv=None) -> int:
     ap.add_argument("--impls", default=",".join(IMPLS), help="comma-separated implementations")
     ap.add_argument("--logs", action="store_true", help="keep child stdout/stderr in results/logs")
     ap.add_argument("--from", dest="from_file", help="re-print the table of a saved results file")
+    ap.add_argument(
+        "--max-busy",
+        type=float,
+        default=0.3,
+        help="before each job, wait until other processes use at most this many cores",
+    )
+    ap.add_argument("--max-wait", type=float, default=30, help="... but wait at most this long (s)")
     a = ap.parse_args(argv)
 
     if a.from_file:
@@ -660,7 +730,9 @@ def main(argv=None) -> int:
     out_file = RESULTS / f"{started.strftime('%Y%m%d-%H%M%S')}-{mode}.json"
     jobs = [(c, k) for c in cfgs for k in c.impls if k in labels]
     for n, (cfg, key) in enumerate(jobs, 1):
+        before = wait_for_quiet(a.max_busy, a.max_wait)
         res = run_one(cfg, IMPLS[key], sizes["timeout"], a.logs)
+        res["others_cores_before"] = before
         data["results"].setdefault(cfg.id, {})[key] = res
         summary = res.get("status")
         if summary == "ok":
@@ -676,7 +748,7 @@ def main(argv=None) -> int:
             summary = f"{summary}: {res.get('reason')}"
         log(
             f"[{n}/{len(jobs)}] {cfg.id} / {key}: {summary}  "
-            f"({res['process_wall_s']:.1f} s, load {res['load1_after']:.1f})"
+            f"({res['process_wall_s']:.1f} s; others used {res['others_cores']:.2f} cores)"
         )
         data["machine"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         with open(out_file, "w") as f:  # saved after every job: a crash keeps what was measured
