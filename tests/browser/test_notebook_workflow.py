@@ -1,16 +1,18 @@
 """The notebook workflow in a real JupyterLab: Stop a background run, interrupt a blocking one,
-and reopen a saved notebook without a kernel."""
+and reopen a saved notebook (its widgets drawn from the saved state, not from a kernel)."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 
 import nbformat
-from notebook import command, kernel_status, open_notebook, widget_in, write_notebook
+from jlab import ARTIFACTS
+from nbdriver import command, kernel_status, open_notebook, widget_in, write_notebook
 from playwright.sync_api import expect
-
-from conftest import ARTIFACTS
 
 BACKGROUND = """\
 import time
@@ -54,7 +56,8 @@ def test_stop_button_stops_a_background_run(lab, page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     widget.screenshot(path=str(ARTIFACTS / "widget-stopped.png"))
 
-    command(page, "notebook:run-cell-and-select-next")  # ask the kernel
+    cells.nth(1).locator(".jp-InputPrompt").click()  # the click on Stop selected cell 1
+    command(page, "notebook:run-cell")  # ask the kernel
     out = cells.nth(1).locator(".jp-OutputArea-output")
     expect(out).to_contain_text("kernel: stopped", timeout=30_000)
     numbers = dict(re.findall(r"(\w+)=(\d+)", out.inner_text()))
@@ -90,7 +93,8 @@ def test_toolbar_interrupt_ends_a_blocking_run_as_interrupted(lab, page):
     button.click()
     expect(state).to_have_text("interrupted", timeout=2_000)
     assert time.monotonic() - clicked < 2.5
-    expect(cells.nth(0).locator(".jp-OutputArea-output")).to_contain_text("KeyboardInterrupt")
+    stderr = cells.nth(0).locator("[data-mime-type='application/vnd.jupyter.stderr']")
+    expect(stderr).to_contain_text("KeyboardInterrupt")
 
 
 SAVED = """\
@@ -110,25 +114,36 @@ except uberjob.CallError:
 """
 
 
-def test_saved_notebook_reopened_without_a_kernel_shows_the_final_counts(lab, page):
+def _trust(path) -> None:
+    """``jupyter trust`` as the lab's server sees it (its environment uses platform dirs)."""
+    env = {**os.environ, "JUPYTER_PLATFORM_DIRS": "1"}
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(path)], check=True, env=env)
+
+
+def test_saved_notebook_reopened_shows_the_final_counts(lab, page):
     import nbclient
 
     nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nb.cells = [nbformat.v4.new_code_cell(SAVED)]
     nbclient.NotebookClient(nb, kernel_name="python3", store_widget_state=True).execute()
-    # No such kernel: JupyterLab opens the notebook without one (we decline to pick one).
-    nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "None", "language": ""}
     nbformat.write(nb, lab.root / "saved.ipynb")
+    final = "42 / 51, 8 failed"  # 50 calls, 8 raise; the output's gather never ran
 
-    page.goto(lab.url("lab/tree/saved.ipynb") + "&reset")
-    dialog = page.locator(".jp-Dialog")
-    expect(dialog).to_be_visible(timeout=60_000)
-    dialog.locator("button", has_text=re.compile("No Kernel|Cancel")).first.click()
-    cell = page.locator(".jp-NotebookPanel .jp-Cell").first
-    widget = widget_in(cell)
-    expect(widget.locator(".uj-state")).to_have_text("failed", timeout=60_000)
-    expect(widget.locator("[data-key='run/0'] .uj-count")).to_have_text("43 / 51, 8 failed")
+    # Untrusted (as a notebook from elsewhere is): the output's static picture, not a raw repr.
+    cells = open_notebook(page, lab, "saved.ipynb", 1)
+    static = cells.nth(0).locator(".uj-static")
+    expect(static).to_contain_text(f"uberjob: failed, {final}")
+    expect(static).to_contain_text("ValueError: seven divides 49")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    cells.nth(0).screenshot(path=str(ARTIFACTS / "reopened-untrusted-static.png"))
+
+    # Trusted: the widget itself, drawn from the saved widget state (the new kernel has no models).
+    _trust(lab.root / "saved.ipynb")
+    cells = open_notebook(page, lab, "saved.ipynb", 1)
+    widget = widget_in(cells.nth(0))
+    expect(widget.locator(".uj-state")).to_have_text("failed")
+    expect(widget.locator("[data-key='run/0'] .uj-count")).to_have_text(final)
     expect(widget.locator(".uj-failures-summary")).to_contain_text("8 failed")
     expect(page.locator(".jp-NotebookPanel")).not_to_contain_text("Loading widget")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    widget.screenshot(path=str(ARTIFACTS / "widget-reopened-no-kernel.png"))
+    widget.screenshot(path=str(ARTIFACTS / "reopened-trusted-widget.png"))
