@@ -147,7 +147,7 @@ class PhysicalStructure(PlanStructure):
             args, kwargs = self.arguments(source) if type(source) is Call else ((), None)
             preds = [a for a in args if _is_node(a)]
             preds.extend(v for v in (kwargs or {}).values() if _is_node(v))
-            return preds + self._redirect(self._base.dependencies(source))
+            return [*preds, *self._redirect(self._base.dependencies(source))]
         return self._redirect(self._base.dependencies(node))
 
     def _redirect(self, deps) -> list[Node]:
