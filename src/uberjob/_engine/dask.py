@@ -10,7 +10,7 @@ arguments from each other and nothing but the output comes back to the driver.
   releases its key on the cluster, so no extra hook is needed.
 - Ready calls wait in a heap (lowest index first, as in compile.py) and are submitted in one
   ``client.get(graph, keys, sync=False)`` per owner turn, at most ``max_workers`` in flight
-  (default: twice the cluster's threads, at least 8). ``START`` is reported at submission.
+  (default: 4 per cluster thread, at least 32). ``START`` is reported at submission.
 - Each task is ``(_run_call, spec, *futures)``: ``spec`` is an opaque object carrying the
   function, the argument template and the retry decorator, so Dask neither tokenizes nor
   interprets user values (a tuple argument is never mistaken for a task).
@@ -34,7 +34,7 @@ from uberjob._engine.owner import DISCARD, DONE, FAIL, SHIFT, START, Control
 
 __all__ = ["DaskDispatcher"]
 
-MIN_DEFAULT_IN_FLIGHT = 8
+MIN_DEFAULT_IN_FLIGHT = 32  # enough to hide a round trip to the scheduler for short calls
 
 
 class _Spec:
@@ -123,7 +123,7 @@ class DaskDispatcher:
             raise ClusterLostError(self._lost_message())
         if self.max_workers is None:
             threads = sum(self.client.nthreads().values())
-            self.cap = max(2 * threads, MIN_DEFAULT_IN_FLIGHT)
+            self.cap = max(4 * threads, MIN_DEFAULT_IN_FLIGHT)
 
     def submit(self, i: int) -> None:
         heappush(self._ready, i)
