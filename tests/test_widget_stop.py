@@ -108,3 +108,18 @@ def test_summary_numbers():
     }  # fmt: skip
     assert snapshot_summary(snapshot) == "uberjob: done, 9,998 / 10,000, 1,663 failed, 12s"
     assert "9,998 / 10,000, 1,663 failed" in static_html(snapshot)
+
+
+def test_a_background_handle_shown_as_a_cell_value_does_not_repeat_the_widget(monkeypatch):
+    import IPython.display
+
+    import uberjob
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+    plan = uberjob.Plan()
+    handle = uberjob.run(plan, output=plan.call(int, 1), background=True, progress="widget")
+    assert handle.result(timeout=10) == 1
+    assert shown == [handle.widget]
+    assert set(handle._repr_mimebundle_()) == {"text/plain"}
+    assert handle._repr_mimebundle_()["text/plain"].startswith("uberjob: done, 1 / 1")

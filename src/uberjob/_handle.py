@@ -61,6 +61,7 @@ class RunHandle:
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.widget = None  # set by the widget view, so the handle can display as it
+        self.widget_displayed = False  # the view showed the widget already (in the run's cell)
         self._future: concurrent.futures.Future = concurrent.futures.Future()
         self._thread: threading.Thread | None = None
 
@@ -139,7 +140,11 @@ class RunHandle:
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = {"text/plain": self.summary()}
         widget = self.widget
-        if widget is not None and hasattr(widget, "_repr_mimebundle_"):
+        if (
+            widget is not None
+            and not self.widget_displayed
+            and hasattr(widget, "_repr_mimebundle_")
+        ):
             widget_bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
             if isinstance(widget_bundle, tuple):
                 widget_bundle = widget_bundle[0]

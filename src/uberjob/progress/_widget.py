@@ -91,11 +91,13 @@ class WidgetProgressObserver(ModelView):
         self.widget = ProgressWidget(self.model)
         self._display = display
         self._display_handle = None
+        self._attached_run = None
         self._instances_sent = 0
 
     def attach_run(self, run) -> None:
         """The run's handle displays as this widget; a background run gets a Stop button."""
         run.widget = self.widget
+        self._attached_run = run
         if getattr(run, "background", False):
             self.widget._run = run
             self.widget._stop = "available"
@@ -105,6 +107,9 @@ class WidgetProgressObserver(ModelView):
             from IPython.display import display
 
             self._display_handle = display(self.widget, display_id=True)
+            if self._attached_run is not None:
+                # The handle, as a cell's value, then shows its summary line, not a 2nd widget.
+                self._attached_run.widget_displayed = True
         return super().__enter__()
 
     def draw(self, snapshot: dict, final: bool) -> None:
