@@ -22,9 +22,11 @@ class GroupView {
    * @param {Group} group
    * @param {(id: number) => Instance | undefined} lookup
    * @param {() => void} requestMissing
+   * @param {() => number} maxInstances  how many tracebacks the run keeps
    */
-  constructor(group, lookup, requestMissing) {
+  constructor(group, lookup, requestMissing, maxInstances) {
     this.id = group.id;
+    this.maxInstances = maxInstances;
     this.lookup = lookup;
     this.requestMissing = requestMissing;
     /** @type {Group} */
@@ -67,6 +69,7 @@ class GroupView {
   /** @param {Group} g */
   update(g) {
     this.group = g;
+    setAttr(this.el, "data-kept", String(g.instances.length));
     setText(this.countEl, `${formatInt(g.count)}×`);
     setText(this.typeEl, g.type);
     setText(this.messageEl, g.message);
@@ -94,9 +97,9 @@ class GroupView {
     this.showMore.hidden = hidden === 0;
     setText(this.showMore, `Show ${formatInt(hidden)} more instance${hidden === 1 ? "" : "s"}`);
     const notKept = g.count - g.instances.length;
-    setText(this.more, notKept > 0
-      ? `${formatInt(notKept)} more not kept (only the first tracebacks of a run are kept).`
-      : "");
+    const bound = `the run keeps the first ${formatInt(this.maxInstances())} tracebacks`;
+    setText(this.more, g.instances.length === 0 ? `No traceback kept for this group (${bound}).`
+      : notKept > 0 ? `${formatInt(notKept)} more not kept (${bound}).` : "");
   }
 
   refreshInstances() {
@@ -164,7 +167,8 @@ export class FailuresPanel {
       if (view) {
         if (view.group !== g) view.update(g);
       } else {
-        this.groups.set(g.id, new GroupView(g, this.lookup, this.requestMissing));
+        const maxInstances = () => this.failures?.max_instances ?? 0;
+        this.groups.set(g.id, new GroupView(g, this.lookup, this.requestMissing, maxInstances));
       }
     }
     const keep = new Set(ids);
