@@ -215,3 +215,26 @@ def test_symbolic_stack_frame_points_at_the_planning_line():
     assert x.stack_frame.line == line
     assert x.stack_frame.path == __file__
     assert x.stack_frame.name == "test_symbolic_stack_frame_points_at_the_planning_line"
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "kwargs"),
+    [
+        (lambda a, /, b: None, (), {"a": 1, "b": 2}),  # positional-only given by name
+        (lambda a, *rest: None, (), {}),  # too few before *args
+        (lambda *, key: None, (), {}),  # a required keyword-only argument missing
+        (lambda a, b=2: None, (1,), {"a": 1}),  # a given twice
+        (lambda a, **kw: None, (), {"b": 1}),  # a missing, extra keywords fine
+    ],
+)
+def test_call_rejects_what_does_not_bind(fn, args, kwargs):
+    plan = uberjob.Plan()
+    with pytest.raises(TypeError, match="not callable with the given arguments"):
+        plan.call(fn, *args, **kwargs)
+
+
+def test_varargs_functions_take_any_number_of_positional_arguments():
+    plan = uberjob.Plan()
+    x = plan.call(max, 1, 2, 3)
+    y = plan.call(lambda a, *rest: a + sum(rest), 1, 2, 3, 4)
+    assert uberjob.run(plan, output=[x, y], progress=False) == [3, 10]

@@ -13,6 +13,7 @@ import time
 from typing import NamedTuple
 
 from uberjob._engine.owner import Control
+from uberjob.progress._text import short_duration_text
 
 __all__ = ["Failure", "RunHandle", "last_run"]
 
@@ -132,7 +133,7 @@ class RunHandle:
         text = f"uberjob: {self.state}, {self.completed:,} / {self.total:,}"
         if self.failure_count:
             text += f", {self.failure_count:,} failed"
-        return f"{text}, {_seconds(self.elapsed)}"
+        return f"{text}, {short_duration_text(self.elapsed)}"
 
     def __repr__(self) -> str:
         return f"<{self.summary()}>"
@@ -151,13 +152,3 @@ class RunHandle:
             if widget_bundle:
                 bundle = {**widget_bundle, "text/plain": self.summary()}
         return bundle
-
-
-def _seconds(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
-    minutes, seconds = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"

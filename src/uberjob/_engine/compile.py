@@ -15,9 +15,9 @@ away, without a round trip through the owner thread (this is what makes long cha
 
 from __future__ import annotations
 
+import gc
 import random
 from collections import Counter
-from itertools import chain
 
 from uberjob._plan import PlanStructure
 from uberjob._util import fully_qualified_name
@@ -70,18 +70,6 @@ class CompiledPlan:
         return len(self.nodes)
 
 
-def _children(node, structure: PlanStructure):
-    """What ``node`` waits for: its arguments (values that are not nodes are skipped by the
-    caller), then its explicit dependencies. Avoids building lists in the common case."""
-    deps = structure.dependencies(node)
-    if type(node) is Call:
-        args, kwargs = structure.arguments(node)
-        if kwargs is None and not deps:
-            return args
-        return chain(args, kwargs.values() if kwargs else (), deps)
-    return deps
-
-
 def _postorder(
     roots, structure: PlanStructure, finish=None, state: dict | None = None
 ) -> tuple[list[Node], dict]:
@@ -96,7 +84,7 @@ def _postorder(
     order: list[Node] = []
     state = {} if state is None else state  # node -> None while on the path, then its position
     deps_of = structure.dependencies
-    children_of = getattr(structure, "children", None) or (lambda n: _children(n, structure))
+    children_of = structure.children
     if finish is None:
 
         def finish(node) -> None:
@@ -142,6 +130,25 @@ def compile_plan(
     fuse: bool = True,
 ) -> CompiledPlan:
     """Compile what ``roots`` need; ``output`` (one of the roots, or None) is kept alive."""
+    # Compiling allocates a few containers per node and frees none: the cyclic garbage
+    # collector would scan the growing heap again and again (a fifth of the time at 10^6 nodes).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile(structure, roots, output, scheduler=scheduler, fuse=fuse)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _compile(
+    structure: PlanStructure,
+    roots: list[Node],
+    output: Node | None,
+    *,
+    scheduler: str = "default",
+    fuse: bool = True,
+) -> CompiledPlan:
     compiled = CompiledPlan()
     deps_of = structure.dependencies
     arguments = structure.arguments

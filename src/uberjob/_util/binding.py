@@ -9,6 +9,7 @@ shape is unusual) do we fall back to ``Signature.bind`` for its exact error mess
 from __future__ import annotations
 
 import inspect
+import sys
 
 from uberjob._util import fully_qualified_name
 
@@ -18,29 +19,30 @@ _P = inspect.Parameter
 
 
 class _Shape:
-    __slots__ = ("max_positional", "min_positional", "names", "required_keyword", "signature")
+    """What a signature accepts, reduced to what a quick check needs.
+
+    ``min_positional``/``max_positional`` decide calls without keywords (None: ask
+    ``Signature.bind``); ``names`` is set only for plain signatures (positional-or-keyword
+    parameters and nothing else), where calls with keywords can be decided quickly too.
+    """
+
+    __slots__ = ("max_positional", "min_positional", "names", "signature")
 
     def __init__(self, signature: inspect.Signature):
         self.signature = signature
-        positional = [
-            p
-            for p in signature.parameters.values()
-            if p.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)
-        ]
-        kinds = {p.kind for p in signature.parameters.values()}
-        simple = not kinds & {
-            _P.VAR_POSITIONAL,
-            _P.VAR_KEYWORD,
-            _P.KEYWORD_ONLY,
-            _P.POSITIONAL_ONLY,
-        }
+        params = list(signature.parameters.values())
+        positional = [p for p in params if p.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+        kinds = {p.kind for p in params}
         defaults = [p.default is not _P.empty for p in positional]
+        required_keyword = any(p.kind is _P.KEYWORD_ONLY and p.default is _P.empty for p in params)
         # Required positionals must come first for the count check to be exact.
-        simple = simple and defaults == sorted(defaults)
-        self.min_positional = defaults.count(False) if simple else None
-        self.max_positional = len(positional) if simple else None
-        self.names = frozenset(p.name for p in positional) if simple else None
-        self.required_keyword = None
+        countable = defaults == sorted(defaults) and not required_keyword
+        self.min_positional = defaults.count(False) if countable else None
+        self.max_positional = None
+        if countable:
+            self.max_positional = sys.maxsize if _P.VAR_POSITIONAL in kinds else len(positional)
+        plain = countable and kinds <= {_P.POSITIONAL_OR_KEYWORD}
+        self.names = frozenset(p.name for p in positional) if plain else None
 
 
 _shapes: dict = {}
@@ -79,7 +81,7 @@ def assert_can_bind(fn, args: tuple, kwargs: dict) -> None:
         if not kwargs:
             if shape.min_positional <= n <= shape.max_positional:
                 return
-        elif n <= shape.max_positional:
+        elif shape.names is not None and n <= shape.max_positional:
             # Every keyword must name a parameter not already given positionally, and the
             # required ones must all be given one way or the other.
             names = shape.names

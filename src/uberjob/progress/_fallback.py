@@ -11,20 +11,12 @@ from __future__ import annotations
 
 import html
 
+from uberjob.progress._text import short_duration_text
+
 __all__ = ["snapshot_summary", "static_html"]
 
 _MAX_ROWS = 30
 _MAX_GROUPS = 10
-
-
-def _seconds(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
-    minutes, seconds = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def _run_root(snapshot: dict) -> list | None:
@@ -44,7 +36,7 @@ def snapshot_summary(snapshot: dict) -> str:
     text = f"uberjob: {state}, {completed:,} / {total:,}"
     if failed:
         text += f", {failed:,} failed"
-    return f"{text}, {_seconds(snapshot.get('elapsed', 0.0))}"
+    return f"{text}, {short_duration_text(snapshot.get('elapsed', 0.0))}"
 
 
 def _count_text(total: int, completed: int, running: int, failed: int, live: bool) -> str:
@@ -78,7 +70,7 @@ def static_html(snapshot: dict) -> str:
             _, name, total, completed, running, failed, seconds = nodes[index][:7]
             pad = 1.2 * depths[index]
             share = f"{100 * completed / total:.0f}%" if total else ""
-            time_text = _seconds(seconds) if seconds >= 1 else ""
+            time_text = short_duration_text(seconds) if seconds >= 1 else ""
             parts.append(
                 f'<tr><td style="padding-left: {pad:.1f}em">{esc(str(name))}</td>'
                 f'<td style="padding: 0 1em">{esc(share)}</td>'

@@ -7,7 +7,7 @@ it is finished, ``(completed + running) / total`` while it runs, then ``, N fail
 
 from __future__ import annotations
 
-__all__ = ["count_text", "duration_text"]
+__all__ = ["count_text", "duration_text", "short_duration_text"]
 
 
 def count_text(total: int, completed: int, running: int, failed: int, *, live: bool = True) -> str:
@@ -35,3 +35,14 @@ def duration_text(seconds: float) -> str:
     if minutes:
         return f"{minutes}m{seconds:02}s"
     return f"{seconds}s"
+
+
+def short_duration_text(seconds: float) -> str:
+    """A run's length for one-line summaries: ``1.5s``, ``12s``, ``3m05s``, ``2h01m``."""
+    if seconds < 60:
+        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
+    minutes, seconds = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
