@@ -21,11 +21,18 @@ def in_jupyter_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+def _widget_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("anywidget") is not None
+
+
 def _default_observer():
     from uberjob import progress
 
-    chosen = progress.widget_progress if in_jupyter_kernel() else progress.console_progress
-    return chosen.observer()
+    if in_jupyter_kernel() and _widget_available():
+        return progress.widget_progress.observer()
+    return progress.console_progress.observer()
 
 
 default_progress = Progress(_default_observer)
