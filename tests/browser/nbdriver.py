@@ -60,6 +60,7 @@ def set_theme(page: Page, theme: str) -> None:
     command(page, "apputils:change-theme", {"theme": theme})
     light = "true" if "Light" in theme else "false"
     expect(page.locator(f"body[data-jp-theme-light='{light}']")).to_have_count(1)
+    expect(page.locator("#jupyterlab-splash")).to_have_count(0)  # the theme's loading overlay
 
 
 def widget_in(cell: Locator) -> Locator:

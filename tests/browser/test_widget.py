@@ -47,6 +47,7 @@ def dice_notebook(lab, name: str) -> str:
 
 
 def test_a_run_with_failures_is_counted_grouped_and_browsable(lab, page):
+    page.set_viewport_size({"width": 1280, "height": 1500})  # room for the whole widget
     cells = open_notebook(page, lab, dice_notebook(lab, "dice"), 1)
     run_all(page)
     cell = cells.nth(0)
