@@ -55,12 +55,6 @@ export class InstanceView {
     this.body.replaceChildren(pair);
     this.drawn = true;
   }
-
-  /** @returns {string} text searched by the failures search box (empty until loaded) */
-  searchText() {
-    const inst = this.lookup(this.id);
-    return inst ? `${inst.traceback}\n${inst.symbolic}` : "";
-  }
 }
 
 /**
