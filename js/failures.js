@@ -146,10 +146,7 @@ export class FailuresPanel {
     this.search = h("input", "uj-search", {
       type: "search", placeholder: "Search failures", "aria-label": "Search failures",
     });
-    this.search.addEventListener("input", () => {
-      this.query = this.search.value.trim().toLowerCase();
-      this.applyFilters();
-    });
+    this.search.addEventListener("input", () => this.setQuery(this.search.value));
     bar.append(this.title, this.summary, this.chip, this.search);
     this.list = h("div", "uj-groups", { role: "list" });
     this.footer = h("div", "uj-note");
@@ -179,6 +176,13 @@ export class FailuresPanel {
       this.list.append(...ids.map((id) => /** @type {GroupView} */ (this.groups.get(id)).el));
       this.order = ids;
     }
+    this.applyFilters();
+  }
+
+  /** @param {string} text  what the search box holds */
+  setQuery(text) {
+    if (this.search.value !== text) this.search.value = text;
+    this.query = text.trim().toLowerCase();
     this.applyFilters();
   }
 

@@ -11,6 +11,14 @@ import { h, setText } from "./util.js";
 /** @typedef {import("./types.js").Snapshot} Snapshot */
 /** @typedef {import("./types.js").Instance} Instance */
 
+/**
+ * @typedef {object} UiState
+ * @property {[string, [number, boolean][]][]} trees   per section, the rows the user folded/opened
+ * @property {{ key: string, index: number } | null} selection
+ * @property {string} query
+ * @property {number[]} groups   the open failure groups
+ */
+
 export const SCHEMA = 1;
 
 /**
@@ -153,6 +161,38 @@ export class ProgressView {
         return false;
       },
     });
+  }
+
+  /**
+   * What the user opened, selected and searched: the HTML report keeps it across its reloads.
+   * @returns {UiState}
+   */
+  uiState() {
+    return {
+      trees: [...this.trees].map(([key, tree]) => [key, [...tree.overrides]]),
+      selection: this.selection,
+      query: this.failures.search.value,
+      groups: [...this.failures.groups.values()].filter((g) => g.open).map((g) => g.id),
+    };
+  }
+
+  /**
+   * Restore a `uiState()` after the first draw; unknown rows and groups are ignored.
+   * @param {UiState} state
+   */
+  restoreUiState(state) {
+    for (const [key, overrides] of state.trees ?? []) {
+      const tree = this.trees.get(key);
+      if (!tree) continue;
+      for (const [i, open] of overrides) if (i < tree.rows.length) tree.setOpen(i, open);
+    }
+    const sel = state.selection;
+    if (sel && (this.trees.get(sel.key)?.rows.length ?? 0) > sel.index) this.select(sel);
+    if (state.query) this.failures.setQuery(state.query);
+    for (const id of state.groups ?? []) {
+      const group = this.failures.groups.get(id);
+      if (group && !group.open) group.toggle();
+    }
   }
 
   destroy() {

@@ -5,6 +5,10 @@
 import { ProgressView } from "./render.js";
 import { assert } from "./util.js";
 
+// While the run goes on, the page reloads itself every few seconds (a meta refresh): what the
+// reader opened, selected and searched, and where they scrolled, survive it in sessionStorage.
+const KEY = `uberjob-report:${location.pathname}`;
+
 function main() {
   const data = document.getElementById("uj-data");
   const root = document.getElementById("uj-report");
@@ -13,6 +17,28 @@ function main() {
   const view = new ProgressView(root, { schedule: (draw) => draw() });
   view.addInstances(instances ?? []);
   view.update(snapshot);
+  const saved = readSaved();
+  if (saved) {
+    view.restoreUiState(saved.ui);
+    window.scrollTo(saved.x ?? 0, saved.y ?? 0);
+  }
+  window.addEventListener("pagehide", () => {
+    try {
+      const state = { ui: view.uiState(), x: window.scrollX, y: window.scrollY };
+      sessionStorage.setItem(KEY, JSON.stringify(state));
+    } catch {
+      // storage may be disabled (private windows, file:// policies): nothing to keep then
+    }
+  });
+}
+
+/** @returns {{ ui: import("./render.js").UiState, x?: number, y?: number } | null} */
+function readSaved() {
+  try {
+    return JSON.parse(sessionStorage.getItem(KEY) ?? "null");
+  } catch {
+    return null;
+  }
 }
 
 main();

@@ -59,6 +59,12 @@ def test_the_report_shows_the_run_and_makes_no_network_request(chromium, tmp_pat
     assert page.locator("script").count() == 2  # the report's own data and code
     assert dialogs == []
     assert requests == [path.as_uri()]
+    # what the reader opened and searched survives a reload (the running page reloads itself)
+    page.locator("input.uj-search").fill("alert")
+    page.reload()
+    expect(page.locator("input.uj-search")).to_have_value("alert")
+    expect(page.locator(".uj-group-head[aria-expanded=true]")).to_have_count(1)
+    page.locator("input.uj-search").fill("")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "report-light.png"), full_page=True)
     page.emulate_media(color_scheme="dark")

@@ -48,3 +48,25 @@ test("formatting helpers", () => {
   assert.equal(formatRate(12345), "12,345 calls/s");
   assert.equal(formatRate(0), "0 calls/s");
 });
+
+test("the UI state (folds, selection, search, open groups) survives a new view", () => {
+  const snap = fixture("many_failures");
+  const { root, view } = makeView();
+  view.update(snap);
+  const row = /** @type {HTMLElement} */ (root.querySelector("[data-key='run/1']"));
+  /** @type {HTMLElement} */ (row.querySelector(".uj-twisty")).click();
+  /** @type {HTMLElement} */ (row.querySelector(".uj-name")).click();
+  const group = /** @type {HTMLElement} */ (root.querySelector(".uj-group:not([hidden]) .uj-group-head"));
+  group.click();
+  const state = JSON.parse(JSON.stringify(view.uiState()));
+  const { root: root2, view: view2 } = makeView();
+  view2.update(snap);
+  view2.restoreUiState(state);
+  const row2 = root2.querySelector("[data-key='run/1']");
+  assert.equal(row2?.getAttribute("aria-expanded"), row.getAttribute("aria-expanded"));
+  assert.equal(row2?.getAttribute("aria-selected"), "true");
+  const open = [...root2.querySelectorAll(".uj-group-head[aria-expanded=true]")];
+  assert.equal(open.length, 1);
+  view2.restoreUiState({ trees: [["run", [[99999, true]]]], selection: { key: "run", index: 99999 }, query: "x", groups: [424242] });
+  assert.equal(/** @type {HTMLInputElement} */ (root2.querySelector(".uj-search")).value, "x");
+});
