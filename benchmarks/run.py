@@ -667,6 +667,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="smaller sizes, one repetition")
     ap.add_argument("--only", default="", help="comma-separated substrings of config ids/groups")
     ap.add_argument("--impls", default=",".join(IMPLS), help="comma-separated implementations")
+    ap.add_argument("--reps", type=int, help="repetitions per measurement (best of; default 3)")
     ap.add_argument("--logs", action="store_true", help="keep child stdout/stderr in results/logs")
     ap.add_argument("--from", dest="from_file", help="re-print the table of a saved results file")
     ap.add_argument(
@@ -684,7 +685,9 @@ def main(argv=None) -> int:
         return 0
 
     mode = "quick" if a.quick else "full"
-    sizes = SIZES[mode]
+    sizes = dict(SIZES[mode])
+    if a.reps:
+        sizes["reps"] = a.reps
     wanted_impls = [i.strip() for i in a.impls.split(",") if i.strip()]
     for i in wanted_impls:
         if i not in IMPLS:
