@@ -75,11 +75,19 @@ def test_blocking_runs_have_no_stop_button_but_display_as_their_widget():
     assert bundle["text/plain"].startswith("uberjob: done, 1 / 1, ")
 
 
-def test_the_widgets_bundle_has_a_one_line_summary_and_an_escaped_static_picture():
+def test_the_widget_has_a_one_line_summary_and_a_static_picture_output_escaped(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(
+        IPython.display, "display", lambda obj, **kw: shown.append(obj) or _Updatable(shown)
+    )
+
     def fail(i):
         raise ValueError("<script>alert(1)</script>")
 
-    progress, made = observed()
+    made = []
+    progress = Progress(lambda: made.append(WidgetProgressObserver()) or made[-1])
     plan = uberjob.Plan()
     with plan.scope("<img src=x onerror=alert(1)>"):
         calls = [plan.call(fail, i) for i in range(3)] + [plan.call(abs, -1)]
@@ -90,7 +98,12 @@ def test_the_widgets_bundle_has_a_one_line_summary_and_an_escaped_static_picture
     assert WIDGET_VIEW in data
     assert data["text/plain"].startswith("uberjob: failed, 1 / 5, 3 failed, ")  # + the gather
     assert "\n" not in data["text/plain"]
-    page = data["text/html"]
+    # The widget, then its static picture, which is updated to the final state at the end.
+    widget, picture, final_picture = shown
+    assert widget is made[0].widget
+    assert picture._repr_mimebundle_()["text/plain"].startswith("uberjob: pending")
+    page = final_picture._repr_mimebundle_()["text/html"]
+    assert 'class="uj-static"' in page
     assert "<script" not in page
     assert "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -120,6 +133,17 @@ def test_a_background_handle_shown_as_a_cell_value_does_not_repeat_the_widget(mo
     plan = uberjob.Plan()
     handle = uberjob.run(plan, output=plan.call(int, 1), background=True, progress="widget")
     assert handle.result(timeout=10) == 1
-    assert shown == [handle.widget]
+    assert shown[0] is handle.widget
+    assert len(shown) == 2  # the widget and its static picture
     assert set(handle._repr_mimebundle_()) == {"text/plain"}
     assert handle._repr_mimebundle_()["text/plain"].startswith("uberjob: done, 1 / 1")
+
+
+class _Updatable:
+    """Stands in for IPython's DisplayHandle: update() records the new object."""
+
+    def __init__(self, shown):
+        self.shown = shown
+
+    def update(self, obj, **kwargs):
+        self.shown.append(obj)

@@ -13,7 +13,7 @@ import html
 
 from uberjob.progress._text import short_duration_text
 
-__all__ = ["snapshot_summary", "static_html"]
+__all__ = ["StaticPicture", "snapshot_summary", "static_html"]
 
 _MAX_ROWS = 30
 _MAX_GROUPS = 10
@@ -72,7 +72,7 @@ def static_html(snapshot: dict) -> str:
             share = f"{100 * completed / total:.0f}%" if total else ""
             time_text = short_duration_text(seconds) if seconds >= 1 else ""
             parts.append(
-                f'<tr><td style="padding-left: {pad:.1f}em">{esc(str(name))}</td>'
+                f'<tr><td style="padding-left: {pad:.1f}em; text-align: left">{esc(str(name))}</td>'
                 f'<td style="padding: 0 1em">{esc(share)}</td>'
                 f"<td>{esc(_count_text(total, completed, running, failed, live))}</td>"
                 f'<td style="padding-left: 1em">{esc(time_text)}</td></tr>'
@@ -95,3 +95,16 @@ def static_html(snapshot: dict) -> str:
         parts.append("</ul>")
     parts.append("</div>")
     return "\n".join(parts)
+
+
+class StaticPicture:
+    """A display object: the static picture of a snapshot, and its summary as plain text."""
+
+    def __init__(self, snapshot: dict):
+        self.snapshot = snapshot
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {
+            "text/html": static_html(self.snapshot),
+            "text/plain": snapshot_summary(self.snapshot),
+        }

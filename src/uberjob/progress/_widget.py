@@ -18,7 +18,7 @@ import json
 import anywidget
 import traitlets
 
-from uberjob.progress._fallback import snapshot_summary, static_html
+from uberjob.progress._fallback import StaticPicture, snapshot_summary
 from uberjob.progress._html import STATIC, static_path
 from uberjob.progress._model import ProgressModel
 from uberjob.progress._observer import Progress
@@ -64,13 +64,12 @@ class ProgressWidget(anywidget.AnyWidget):
             self._stop = "requested"
 
     def _repr_mimebundle_(self, **kwargs):
-        # Besides the widget: a one-line summary and a static picture, for places that cannot
-        # draw widgets (see _fallback.py).
+        # Besides the widget, a one-line summary for places that show text only. The static
+        # picture is an output of its own (see WidgetProgressObserver.__enter__).
         bundle = super()._repr_mimebundle_(**kwargs)
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         if isinstance(data, dict):
             data["text/plain"] = snapshot_summary(self._snapshot)
-            data["text/html"] = static_html(self._snapshot)
         return bundle
 
     @property
@@ -90,7 +89,7 @@ class WidgetProgressObserver(ModelView):
         super().__init__(model)
         self.widget = ProgressWidget(self.model)
         self._display = display
-        self._display_handle = None
+        self._static_handle = None
         self._attached_run = None
         self._instances_sent = 0
 
@@ -106,7 +105,13 @@ class WidgetProgressObserver(ModelView):
         if self._display:
             from IPython.display import display
 
-            self._display_handle = display(self.widget, display_id=True)
+            display(self.widget)
+            # The static picture is a separate output right below the widget: wherever the
+            # widget is drawn, the widget's CSS hides it (.uj-static); where widgets can't be
+            # drawn (nbconvert's HTML offline, a notebook viewer, an untrusted notebook) it
+            # shows the run's final picture. Updating it at the end leaves the widget's view
+            # alone, so what the reader opened stays open.
+            self._static_handle = display(StaticPicture(self.model.snapshot()), display_id=True)
             if self._attached_run is not None:
                 # The handle, as a cell's value, then shows its summary line, not a 2nd widget.
                 self._attached_run.widget_displayed = True
@@ -118,9 +123,8 @@ class WidgetProgressObserver(ModelView):
             with widget.hold_sync():
                 widget._instances = self.model.instances()
                 widget._snapshot = snapshot
-            if self._display_handle is not None:
-                # The saved output's summary and static picture show the final state too.
-                self._display_handle.update(widget)
+            if self._static_handle is not None:
+                self._static_handle.update(StaticPicture(snapshot))
             return
         new = self.model.instances(self._instances_sent)
         if new:
