@@ -675,3 +675,65 @@ def test_a_view_whose_live_draw_fails_does_not_stop_the_run(caplog):
     assert uberjob.run(plan, output=calls, progress=Progress(Broken))[199] == 199
     assert Broken.finals == ["done"]
     assert caplog.text.count("drawing progress failed") == 1
+
+
+def test_a_batch_is_the_same_as_its_events_one_by_one():
+    one_by_one, clock_a = started_model()
+    batched, clock_b = started_model()
+    for model in (one_by_one, batched):
+        model.increment_total(section="run", scope=("a", "f"), amount=5)
+        model.increment_total(section="run", scope=("b", "g"), amount=5)
+    for scope in [("a", "f"), ("a", "f"), ("b", "g")]:
+        one_by_one.increment_running(section="run", scope=scope)
+    batched.record_batch("run", {("a", "f"): 2, ("b", "g"): 1}, {})
+    clock_a.now = clock_b.now = 3.0
+    for scope in [("a", "f"), ("b", "g")]:
+        one_by_one.increment_running(section="run", scope=scope)
+    for scope in [("a", "f"), ("a", "f"), ("b", "g")]:
+        one_by_one.increment_completed(section="run", scope=scope)
+    batched.record_batch("run", {("a", "f"): 1, ("b", "g"): 1}, {("a", "f"): 2, ("b", "g"): 1})
+    clock_a.now = clock_b.now = 5.0
+    assert one_by_one.snapshot() == batched.snapshot()
+    assert by_path(batched.snapshot())[("a", "f")][2:7] == [5, 2, 1, 0, 3.0]
+
+
+def test_runs_hand_model_views_batches_and_plain_observers_single_events():
+    import uberjob
+    from uberjob.progress import Progress, ProgressObserver
+
+    class Counting(ProgressObserver):
+        def __init__(self):
+            self.running = self.completed = 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def increment_total(self, *, section, scope, amount):
+            pass
+
+        def increment_running(self, *, section, scope):
+            self.running += 1
+
+        def increment_completed(self, *, section, scope):
+            self.completed += 1
+
+        def increment_failed(self, *, section, scope, exception):
+            pass
+
+    class Keep(ModelView):
+        last = None
+
+        def draw(self, snapshot, final):
+            Keep.last = snapshot
+
+    counting = Counting()
+    plan = uberjob.Plan()
+    calls = [plan.call(abs, -i) for i in range(500)]
+    for progress in (Progress(Keep), [Progress(Keep), Progress(lambda: counting)]):
+        uberjob.run(plan, output=calls, max_workers=3, progress=progress)
+        root = Keep.last["sections"][-1]["nodes"][0]
+        assert root[2:6] == [501, 501, 0, 0]
+    assert counting.running == counting.completed == 501

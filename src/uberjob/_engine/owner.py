@@ -76,7 +76,19 @@ def run_owner_loop(
     completed = handle.completed
     increment_running = observer.increment_running
     increment_completed = observer.increment_completed
-    tick = observer.tick
+    tick = getattr(observer, "tick", None) or (lambda: None)
+    # Observers that take batches (ProgressModel.record_batch) get a turn's starts and
+    # completions counted per scope, at the end of the turn, instead of one call per event.
+    record_batch = getattr(observer, "record_batch", None)
+    started: dict[tuple, int] = {}
+    finished: dict[tuple, int] = {}
+
+    def flush() -> None:
+        if started or finished:
+            record_batch(section, started, finished)
+            started.clear()
+            finished.clear()
+
     errors = 0
     first_error = None
     outstanding = 0
@@ -135,15 +147,26 @@ def run_owner_loop(
                 i = event >> SHIFT
                 kind = event & MASK
                 if kind == START:
-                    increment_running(section=section, scope=scopes[i])
+                    if record_batch is None:
+                        increment_running(section=section, scope=scopes[i])
+                    else:
+                        scope = scopes[i]
+                        started[scope] = started.get(scope, 0) + 1
                 elif kind in (DONE, DONE_NEXT):
                     completed += 1
-                    increment_completed(section=section, scope=scopes[i])
+                    if record_batch is None:
+                        increment_completed(section=section, scope=scopes[i])
+                    else:
+                        scope = scopes[i]
+                        finished[scope] = finished.get(scope, 0) + 1
                     release_and_advance(i, ready)
                     if kind == DONE:
                         outstanding -= 1
-                    else:
+                    elif record_batch is None:
                         increment_running(section=section, scope=scopes[fuse[i]])
+                    else:
+                        scope = scopes[fuse[i]]
+                        started[scope] = started.get(scope, 0) + 1
                 elif kind == FAIL:
                     outstanding -= 1
                     errors += 1
@@ -151,6 +174,8 @@ def run_owner_loop(
                     if first_error is None:
                         first_error = error
                     handle._record_failure(section, scopes[i], error)
+                    if record_batch is not None:
+                        flush()  # the failed call's start must be counted before its failure
                     observer.increment_failed(section=section, scope=scopes[i], exception=error)
                     if max_errors is not None and errors > max_errors:
                         control.halt = True
@@ -172,6 +197,8 @@ def run_owner_loop(
                     dispatcher.submit_many(ready)
             dispatcher.pump()
             handle.completed = completed
+            if record_batch is not None:
+                flush()
             now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + TICK_SECONDS
@@ -182,6 +209,8 @@ def run_owner_loop(
         raise
     finally:
         handle.completed = completed
+        if record_batch is not None:
+            flush()
     dispatcher.close()
     if first_error is not None:
         raise first_error

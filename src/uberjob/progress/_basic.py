@@ -46,6 +46,9 @@ class CompositeProgressObserver(ProgressObserver):
     def __init__(self, members):
         self.members = tuple(members)
         self._ticks = tuple(m.tick for m in self.members if hasattr(m, "tick"))
+        # Batches of events (see ProgressModel.record_batch) only when every member takes them.
+        if self.members and all(hasattr(m, "record_batch") for m in self.members):
+            self.record_batch = self._record_batch
         self._stack: contextlib.ExitStack | None = None
 
     def __enter__(self):
@@ -74,6 +77,10 @@ class CompositeProgressObserver(ProgressObserver):
     def increment_failed(self, *, section: str, scope: tuple, exception: BaseException):
         for member in self.members:
             member.increment_failed(section=section, scope=scope, exception=exception)
+
+    def _record_batch(self, section: str, started: dict, completed: dict) -> None:
+        for member in self.members:
+            member.record_batch(section, started, completed)
 
     def tick(self) -> None:
         for tick in self._ticks:

@@ -52,6 +52,7 @@ class ModelView(ProgressObserver):
         # cost as much as the model's own bookkeeping.
         self.increment_running = self.model.increment_running
         self.increment_completed = self.model.increment_completed
+        self.record_batch = self.model.record_batch
         self._clock = clock
         self._drawn_version: int | None = None
         self._draw_failed = False
