@@ -4,10 +4,15 @@ The engine's owner thread is the only caller of an observer's ``increment_*`` me
 run, but 1.0 documented the last three as thread-safe and custom observers may rely on calling
 them from elsewhere, so every built-in observer keeps them thread-safe.
 
-``tick()`` and ``attach_run()`` are additions of uberjob 2.
-``tick()``: the owner thread calls it on every turn of its loop (at
-least every ~0.1 s) so that views can redraw on their own throttle from one thread, instead of
-each view running a timer thread of its own. It is not abstract: 1.0 observers need not have it.
+uberjob 2 adds three optional hooks; 1.0 observers need none of them:
+
+- ``tick()``: the owner thread calls it on every turn of its loop (at least every ~0.1 s) so that
+  views redraw on their own throttle from one thread, instead of each running a timer thread.
+- ``attach_run(run)``: called once before ``__enter__`` with the run's handle.
+- ``record_batch(section, started, completed)`` (not defined here: an observer opts in by having
+  it): the owner then hands over each turn's starts and completions counted per scope, instead
+  of calling ``increment_running``/``increment_completed`` once per call. The dicts are only
+  valid during the call. See ``ProgressModel.record_batch``.
 """
 
 from __future__ import annotations
