@@ -54,7 +54,12 @@ export function setAttr(el, name, value) {
  * @param {boolean} isRunning
  */
 export function countText(total, completed, running, failed, isRunning) {
-  const head = isRunning ? `(${completed} + ${running}) / ${total}` : `${completed} / ${total}`;
+  // As uberjob 1.0 and the console: the running form only for a scope that has started and
+  // not yet finished, while the run goes on.
+  const started = completed + failed + running > 0;
+  const finished = completed + failed >= total;
+  const live = isRunning && started && !finished;
+  const head = live ? `(${completed} + ${running}) / ${total}` : `${completed} / ${total}`;
   return failed > 0 ? `${head}, ${failed} failed` : head;
 }
 
