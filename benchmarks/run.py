@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """uberjob 2 benchmark driver: ours vs uberjob 1.0.0 vs Dask's threaded scheduler, in one run.
 
-    python benchmarks/run.py                       # full suite (~15-25 min on a 2-core machine)
-    python benchmarks/run.py --quick               # smaller sizes, one repetition (~3-5 min)
+    python benchmarks/run.py                       # full suite (~15-20 min, quiet 2-core machine)
+    python benchmarks/run.py --quick               # smaller sizes, one repetition (~2-3 min)
     python benchmarks/run.py --only wide,sleep     # only configurations whose id/group matches
     python benchmarks/run.py --impls ours,uberjob1 # only these implementations
     python benchmarks/run.py --from benchmarks/results/<file>.json   # re-print a saved run
@@ -22,6 +22,7 @@ targets from issues 2, 3 and 6 and the ratios ours/peer, and saves everything un
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -140,30 +141,30 @@ def ensure_impl(impl: Impl) -> str | None:
 # Configurations (one subprocess each per implementation).
 
 SIZES = {
-    "full": dict(
-        build_n=200_000,
-        run_n=20_000,
-        big_n=200_000,
-        reps=3,
-        big_reps=2,
-        reg_n=2_000,
-        million_n=1_000_000,
-        million_peer_n=100_000,
-        delayed_n=5_000,
-        timeout=3600,
-    ),
-    "quick": dict(
-        build_n=50_000,
-        run_n=5_000,
-        big_n=50_000,
-        reps=1,
-        big_reps=1,
-        reg_n=2_000,
-        million_n=100_000,
-        million_peer_n=20_000,
-        delayed_n=2_000,
-        timeout=900,
-    ),
+    "full": {
+        "build_n": 200_000,
+        "run_n": 20_000,
+        "big_n": 200_000,
+        "reps": 3,
+        "big_reps": 2,
+        "reg_n": 2_000,
+        "million_n": 1_000_000,
+        "million_peer_n": 100_000,
+        "delayed_n": 5_000,
+        "timeout": 3600,
+    },
+    "quick": {
+        "build_n": 50_000,
+        "run_n": 5_000,
+        "big_n": 50_000,
+        "reps": 1,
+        "big_reps": 1,
+        "reg_n": 2_000,
+        "million_n": 100_000,
+        "million_peer_n": 20_000,
+        "delayed_n": 2_000,
+        "timeout": 900,
+    },
 }
 
 RUN_PEERS = ["ours", "uberjob1", "dask", "dask-latest"]
@@ -184,14 +185,14 @@ def make_configs(s: dict) -> list[Config]:
             "build-literal",
             "build",
             "build",
-            dict(shape="literal", n=s["build_n"], reps=s["reps"]),
+            {"shape": "literal", "n": s["build_n"], "reps": s["reps"]},
             ["ours", "uberjob1", "dask", "dask-latest"],
         ),
         Config(
             "build-chain",
             "build",
             "build",
-            dict(shape="chain", n=s["build_n"], reps=s["reps"]),
+            {"shape": "chain", "n": s["build_n"], "reps": s["reps"]},
             ["ours", "uberjob1"],
         ),
     ]
@@ -206,14 +207,14 @@ def make_configs(s: dict) -> list[Config]:
                         f"run-{shape}-w{workers}-{progress}",
                         shape,
                         "run",
-                        dict(
-                            shape=shape,
-                            n=s["run_n"],
-                            workers=workers,
-                            progress=progress,
-                            reps=s["reps"],
-                            seed=2,
-                        ),
+                        {
+                            "shape": shape,
+                            "n": s["run_n"],
+                            "workers": workers,
+                            "progress": progress,
+                            "reps": s["reps"],
+                            "seed": 2,
+                        },
                         impls,
                     )
                 )
@@ -222,8 +223,14 @@ def make_configs(s: dict) -> list[Config]:
             "sleep",
             "sleep",
             "run",
-            dict(shape="sleep", n=256, workers=32, progress="console", reps=max(5, s["reps"])),
-            list(RUN_PEERS),
+            {
+                "shape": "sleep",
+                "n": 256,
+                "workers": 32,
+                "progress": "console",
+                "reps": max(5, s["reps"]),
+            },
+            [*RUN_PEERS, "tpe"],
         )
     )
     for shape in ("wide", "chain", "dag"):
@@ -237,14 +244,14 @@ def make_configs(s: dict) -> list[Config]:
                 f"big-{shape}",
                 "growth",
                 "run",
-                dict(
-                    shape=shape,
-                    n=s["big_n"],
-                    workers=8,
-                    progress="console",
-                    reps=s["big_reps"],
-                    seed=2,
-                ),
+                {
+                    "shape": shape,
+                    "n": s["big_n"],
+                    "workers": 8,
+                    "progress": "console",
+                    "reps": s["big_reps"],
+                    "seed": 2,
+                },
                 big_impls,
             )
         )
@@ -253,28 +260,40 @@ def make_configs(s: dict) -> list[Config]:
             "registry",
             "registry",
             "registry",
-            dict(n=s["reg_n"], workers=8, progress="console", reps=s["reps"]),
+            {"n": s["reg_n"], "workers": 8, "progress": "console", "reps": s["reps"]},
             ["ours", "uberjob1"],
         ),
         Config(
             "million",
             "million",
             "run",
-            dict(shape="million", n=s["million_n"], workers=8, progress="console", reps=1),
+            {
+                "shape": "million",
+                "n": s["million_n"],
+                "workers": 8,
+                "progress": "console",
+                "reps": 1,
+            },
             ["ours"],
         ),
         Config(
             "million-peer",
             "million",
             "run",
-            dict(shape="million", n=s["million_peer_n"], workers=8, progress="console", reps=1),
+            {
+                "shape": "million",
+                "n": s["million_peer_n"],
+                "workers": 8,
+                "progress": "console",
+                "reps": 1,
+            },
             ["uberjob1"],
         ),
         Config(
             "wide-delayed",
             "delayed",
             "wide_delayed",
-            dict(n=s["delayed_n"], workers=8, reps=1),
+            {"n": s["delayed_n"], "workers": 8, "reps": 1},
             ["dask", "dask-latest"],
         ),
     ]
@@ -367,10 +386,8 @@ def run_one(cfg: Config, impl: Impl, timeout: float, logs: bool) -> dict:
     except (OSError, json.JSONDecodeError):
         res = None
     finally:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(out_path)
-        except OSError:
-            pass
     if res is None:
         res = {"status": "error", "reason": f"child exited with {rc} and no result"}
     res["process_wall_s"] = wall
@@ -456,16 +473,29 @@ def noisy(results, row, impl) -> bool:
 
 def make_rows(sizes: dict) -> list[tuple[str, list[Row]]]:
     rn, bn = sizes["run_n"], sizes["big_n"]
-    k = lambda n: f"{n // 1000:,}k" if n >= 1000 else str(n)  # noqa: E731
+
+    def k(n: int) -> str:
+        if n >= 1_000_000:
+            return f"{n / 1e6:g}M"
+        return f"{n // 1000:,}k" if n >= 1000 else str(n)
+
     sections = []
     sections.append(
         (
             f"plan building, µs per plan.call ({k(sizes['build_n'])} calls)",
             [
-                Row("build: plan.call(f, i)", metric("build-literal", "us_per_call"), "us",
-                    ("rel", 1 / 3)),
-                Row("build: chain plan.call(f, x)", metric("build-chain", "us_per_call"), "us",
-                    ("rel", 1 / 3)),
+                Row(
+                    "build: plan.call(f, i)",
+                    metric("build-literal", "us_per_call"),
+                    "us",
+                    ("rel", 1 / 3),
+                ),
+                Row(
+                    "build: chain plan.call(f, x)",
+                    metric("build-chain", "us_per_call"),
+                    "us",
+                    ("rel", 1 / 3),
+                ),
             ],
         )
     )
@@ -491,20 +521,43 @@ def make_rows(sizes: dict) -> list[tuple[str, list[Row]]]:
         (
             "parallelism, memory and growth (progress=console)",
             [
-                Row("sleep 256 x 10 ms, 32 workers: % of ideal", metric("sleep", "efficiency", 100),
-                    "pct", ("ge", 90)),
-                Row(f"peak memory, bytes/node (wide {k(bn)}, build+run)",
-                    metric("big-wide", "bytes_per_node"), "bytes", ("rel", 1 / 2)),
-                Row(f"peak memory, bytes/node (chain {k(bn)})",
-                    metric("big-chain", "bytes_per_node"), "bytes"),
-                Row(f"peak memory, bytes/node (dag {k(bn)})",
-                    metric("big-dag", "bytes_per_node"), "bytes"),
-                Row(f"growth wide: µs/call at {k(bn)} / at {k(rn)}", growth("wide"), "x",
-                    ("le", 1.2)),
-                Row(f"growth chain: µs/call at {k(bn)} / at {k(rn)}", growth("chain"), "x",
-                    ("le", 1.2)),
-                Row(f"growth dag: µs/call at {k(bn)} / at {k(rn)}", growth("dag"), "x",
-                    ("le", 1.2)),
+                Row(
+                    "sleep 256 x 10 ms, 32 workers: % of ideal",
+                    metric("sleep", "efficiency", 100),
+                    "pct",
+                    ("ge", 90),
+                ),
+                Row(
+                    f"peak memory, bytes/node (wide {k(bn)}, build+run)",
+                    metric("big-wide", "bytes_per_node"),
+                    "bytes",
+                    ("rel", 1 / 2),
+                ),
+                Row(
+                    f"peak memory, bytes/node (chain {k(bn)})",
+                    metric("big-chain", "bytes_per_node"),
+                    "bytes",
+                ),
+                Row(
+                    f"peak memory, bytes/node (dag {k(bn)})",
+                    metric("big-dag", "bytes_per_node"),
+                    "bytes",
+                ),
+                Row(
+                    f"growth wide: µs/call at {k(bn)} / at {k(rn)}",
+                    growth("wide"),
+                    "x",
+                    ("le", 1.2),
+                ),
+                Row(
+                    f"growth chain: µs/call at {k(bn)} / at {k(rn)}",
+                    growth("chain"),
+                    "x",
+                    ("le", 1.2),
+                ),
+                Row(
+                    f"growth dag: µs/call at {k(bn)} / at {k(rn)}", growth("dag"), "x", ("le", 1.2)
+                ),
             ],
         )
     )
@@ -512,21 +565,38 @@ def make_rows(sizes: dict) -> list[tuple[str, list[Row]]]:
         (
             f"issue 3: registry, {sizes['reg_n']:,} PickleFileStores on a RAM disk, µs/call",
             [
-                Row("registry: all stale (compute + write)",
-                    metric("registry", "stale_us_per_call"), "us", ("rel", 1 / 2)),
-                Row("registry: all fresh, nothing to do",
-                    metric("registry", "fresh_us_per_call"), "us", ("le", 15)),
-                Row("registry: all fresh, read back as output",
-                    metric("registry", "readback_us_per_call"), "us", ("rel", 1 / 2)),
+                Row(
+                    "registry: all stale (compute + write)",
+                    metric("registry", "stale_us_per_call"),
+                    "us",
+                    ("rel", 1 / 2),
+                ),
+                Row(
+                    "registry: all fresh, nothing to do",
+                    metric("registry", "fresh_us_per_call"),
+                    "us",
+                    ("le", 15),
+                ),
+                Row(
+                    "registry: all fresh, read back as output",
+                    metric("registry", "readback_us_per_call"),
+                    "us",
+                    ("rel", 1 / 2),
+                ),
             ],
         )
     )
     sections.append(
         (
-            f"issue 6: {k(sizes['million_n'])} no-op calls, 100 scopes, wide layer + reduction tree",
+            f"issue 6: {k(sizes['million_n'])} no-op calls in 100 scopes, wide layer + reduction",
             [
-                Row("end to end (build + run), s", million_time, "s", ("le", 15),
-                    note=f"1.0 projected linearly from {k(sizes['million_peer_n'])}"),
+                Row(
+                    "end to end (build + run), s",
+                    million_time,
+                    "s",
+                    ("le", 15),
+                    note=f"1.0 projected linearly from {k(sizes['million_peer_n'])}",
+                ),
                 Row("peak memory, bytes/node", million_mem, "bytes", ("le", 1000)),
             ],
         )
@@ -534,8 +604,13 @@ def make_rows(sizes: dict) -> list[tuple[str, list[Row]]]:
     sections.append(
         (
             f"reference: dask.compute(*[delayed(f)(i)]) ({k(sizes['delayed_n'])}, 8 workers)",
-            [Row("dask.compute of a delayed list, µs/call",
-                 metric("wide-delayed", "us_per_call"), "us")],
+            [
+                Row(
+                    "dask.compute of a delayed list, µs/call",
+                    metric("wide-delayed", "us_per_call"),
+                    "us",
+                )
+            ],
         )
     )
     return sections
@@ -613,8 +688,10 @@ def render_table(data: dict) -> str:
             cells += [
                 fmt(vals[i], row.fmt) + (" ~" if noisy(results, row, i) else "") for i in impls
             ]
-            cells += [ratio(vals.get("ours"), vals.get("uberjob1")),
-                      ratio(vals.get("ours"), vals.get("dask"))]
+            cells += [
+                ratio(vals.get("ours"), vals.get("uberjob1")),
+                ratio(vals.get("ours"), vals.get("dask")),
+            ]
             cells.append(verdict(row.target, vals.get("ours"), vals.get("uberjob1")))
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -657,7 +734,9 @@ def render(data: dict) -> str:
 def git_head() -> str:
     r = subprocess.run(
         ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return r.stdout.strip()[:80] or "?"
 
@@ -694,8 +773,7 @@ def main(argv=None) -> int:
             ap.error(f"unknown implementation {i!r}; choose from {', '.join(IMPLS)}")
     only = [o.strip() for o in a.only.split(",") if o.strip()]
     cfgs = [
-        c for c in make_configs(sizes)
-        if not only or any(o == c.group or o in c.id for o in only)
+        c for c in make_configs(sizes) if not only or any(o == c.group or o in c.id for o in only)
     ]
     if not cfgs:
         ap.error(f"--only {a.only!r} matches no configuration")
@@ -741,7 +819,8 @@ def main(argv=None) -> int:
         if summary == "ok":
             mm = res["metrics"]
             shown = {
-                k: round(v, 3) for k, v in mm.items()
+                k: round(v, 3)
+                for k, v in mm.items()
                 if isinstance(v, float) and k.endswith(("per_call", "per_node", "efficiency", "_s"))
             }
             summary = " ".join(f"{k}={v}" for k, v in shown.items())

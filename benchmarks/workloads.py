@@ -9,7 +9,7 @@ uberjob 1.0 API (``Plan``, ``Plan.call``, ``Plan.scope``, ``run``, ``Registry``,
 ``stores.PickleFileStore``, ``progress.console_progress``), so the same code runs on uberjob 1.0.0
 and on uberjob 2 (which interpreter and ``PYTHONPATH`` decide which one is imported). The Dask
 equivalents are plain graph dicts run with ``dask.threaded.get``; ``tpe`` is a bare
-``concurrent.futures.ThreadPoolExecutor.map`` floor for the wide shape.
+``concurrent.futures.ThreadPoolExecutor.map`` floor for the wide and sleep shapes.
 
 Every figure is written as JSON to ``--out`` (never to stdout: 1.0's console progress prints to
 stdout, and ``run.py`` sends the child's stdout and stderr to /dev/null so that printing progress
@@ -396,18 +396,22 @@ def dask_scenario_wide_delayed(dask, p):
 def tpe_scenario_run(p):
     from concurrent.futures import ThreadPoolExecutor
 
-    if p["shape"] != "wide":
-        raise NotAvailable("ThreadPoolExecutor.map floor is for the wide shape only")
+    if p["shape"] not in ("wide", "sleep"):
+        raise NotAvailable("the ThreadPoolExecutor.map floor is for the wide and sleep shapes only")
     n, workers = p["n"], p["workers"]
+    fn, args = (noop, range(n)) if p["shape"] == "wide" else (sleep_call, [0.01] * n)
     runs = []
     for _ in range(p["reps"]):
         gc.collect()
         t0 = time.perf_counter()
         with ThreadPoolExecutor(workers) as ex:
-            r = list(ex.map(noop, range(n)))
+            r = list(ex.map(fn, args))
         runs.append(time.perf_counter() - t0)
         assert len(r) == n
-    return {"us_per_call": min(runs) / n * 1e6, "run_s": runs}
+    res = {"us_per_call": min(runs) / n * 1e6, "run_s": runs}
+    if p["shape"] == "sleep":
+        res["efficiency"] = n * 0.01 / workers / min(runs)
+    return res
 
 
 # ------------------------------------------------------------------------------------------------
@@ -464,8 +468,10 @@ def main(argv=None):
         out.update(status="ok", info=info, metrics=metrics)
     except (NotAvailable, NotImplementedError) as e:
         out.update(status="n/a", reason=f"{type(e).__name__}: {e}")
-    except BaseException as e:  # noqa: BLE001 - reported to the driver, never swallowed silently
-        out.update(status="error", reason=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+    except BaseException as e:
+        out.update(
+            status="error", reason=f"{type(e).__name__}: {e}", traceback=traceback.format_exc()
+        )
     with open(a.out, "w") as f:
         json.dump(out, f)
 
