@@ -238,3 +238,14 @@ def test_varargs_functions_take_any_number_of_positional_arguments():
     x = plan.call(max, 1, 2, 3)
     y = plan.call(lambda a, *rest: a + sum(rest), 1, 2, 3, 4)
     assert uberjob.run(plan, output=[x, y], progress=False) == [3, 10]
+
+
+def test_symbolic_frames_of_throwaway_code_are_never_confused():
+    # Notebook cells compile a new code object each time; one freed and another allocated at
+    # the same address must not inherit the first one's interned frame.
+    plan = uberjob.Plan()
+    frames = []
+    for line in range(1, 30):
+        source = "\n" * (line - 1) + "frames.append(plan.call(abs, -1).stack_frame)"
+        exec(compile(source, f"<cell {line}>", "exec"), {"plan": plan, "frames": frames})
+    assert [(f.path, f.line) for f in frames] == [(f"<cell {n}>", n) for n in range(1, 30)]

@@ -50,7 +50,7 @@ class _TruncatedStackFrameType:
 
 TruncatedStackFrame = _TruncatedStackFrameType()
 
-_interned: dict[tuple, StackFrame] = {}
+_interned: dict[tuple, tuple] = {}  # key -> (StackFrame, the code objects it names)
 _MAX_INTERNED = 100_000
 
 
@@ -76,23 +76,30 @@ def get_stack_frame(initial_depth: int = 2):
     f3 = f2.f_back if f2 is not None else None
     # The instruction offset (f_lasti) identifies the call site as well as the line number does,
     # and is ~5x cheaper to read; line numbers are computed only when a new site is interned.
+    # Code objects are keyed by id(): hashing a code object hashes all its constants (for a
+    # module's code, every function in it: microseconds). The cache entry keeps the code objects
+    # alive, so their ids cannot be reused while the entry exists.
+    c0 = frame.f_code
+    c1 = f1 and f1.f_code
+    c2 = f2 and f2.f_code
+    c3 = f3 and f3.f_code
     key = (
-        frame.f_code,
+        id(c0),
         frame.f_lasti,
-        f1 and f1.f_code,
+        id(c1),
         f1 and f1.f_lasti,
-        f2 and f2.f_code,
+        id(c2),
         f2 and f2.f_lasti,
-        f3 and f3.f_code,
+        id(c3),
         f3 and f3.f_lasti,
         f3 is not None and f3.f_back is not None,
     )
-    stack_frame = _interned.get(key)
-    if stack_frame is None:
+    entry = _interned.get(key)
+    if entry is None:
         if len(_interned) >= _MAX_INTERNED:
             _interned.clear()
-        stack_frame = _interned[key] = _build(frame, MAX_TRACEBACK_DEPTH)
-    return stack_frame
+        entry = _interned[key] = (_build(frame, MAX_TRACEBACK_DEPTH), (c0, c1, c2, c3))
+    return entry[0]
 
 
 def _is_notebook_machinery(path: str) -> bool:
