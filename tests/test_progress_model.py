@@ -442,7 +442,7 @@ def test_groups_are_listed_largest_first_and_bounded():
 def test_instances_are_bounded_and_counts_keep_growing():
     model, _ = started_model(max_instances=3)
     for n in range(5):
-        model.increment_failed(section="run", scope=("f",), exception=ValueError(n % 2))
+        model.increment_failed(section="run", scope=("f",), exception=ValueError("ab"[n % 2]))
     failures = model.snapshot()["failures"]
     assert (failures["count"], failures["instances_kept"], failures["max_instances"]) == (5, 3, 3)
     assert [g["instances"] for g in failures["groups"]] == [[0, 2], [1]]
@@ -454,16 +454,16 @@ def test_instances_are_bounded_and_counts_keep_growing():
 def test_group_keys_are_bounded_by_an_overflow_group_per_section():
     model, _ = started_model(max_group_keys=2)
     for n in range(5):
-        model.increment_failed(section="run", scope=("f",), exception=ValueError(n))
-    model.increment_failed(section="run", scope=("f",), exception=ValueError(0))
-    model.increment_failed(section="stale", scope=("f",), exception=ValueError(9))
+        model.increment_failed(section="run", scope=("f",), exception=ValueError("abcde"[n]))
+    model.increment_failed(section="run", scope=("f",), exception=ValueError("a"))
+    model.increment_failed(section="stale", scope=("f",), exception=ValueError("z"))
     snapshot = model.snapshot()
     groups = {(g["section"], g["message"]): g for g in snapshot["failures"]["groups"]}
     overflow = next(g for g in groups.values() if g["section"] == "run" and g["type"] == "(other)")
     assert overflow["count"] == 3
     assert overflow["node"] == 0
     assert overflow["scope"] == []
-    assert groups["run", "0"]["count"] == 2
+    assert groups["run", "a"]["count"] == 2
     assert [g["type"] for g in groups.values() if g["section"] == "stale"] == ["(other)"]
     assert snapshot["failures"]["count"] == 7
 
@@ -737,3 +737,18 @@ def test_runs_hand_model_views_batches_and_plain_observers_single_events():
         root = Keep.last["sections"][-1]["nodes"][0]
         assert root[2:6] == [501, 501, 0, 0]
     assert counting.running == counting.completed == 501
+
+
+def test_messages_that_differ_only_in_numbers_make_one_group():
+    model, _ = started_model()
+    for n in (3, 17, 3):
+        error = KeyError(f"row {n} at 0x7f{n}")
+        model.increment_failed(section="run", scope=("f",), exception=error)
+    model.increment_failed(section="run", scope=("f",), exception=KeyError("row missing"))
+    model.increment_failed(section="run", scope=("g",), exception=KeyError("row 3 at 0x7f3"))
+    groups = model.snapshot()["failures"]["groups"]
+    assert [(g["scope"], g["message"], g["count"]) for g in groups] == [
+        (["f"], "'row <n> at <n>'", 3),
+        (["f"], "'row missing'", 1),
+        (["g"], "'row 3 at 0x7f3'", 1),  # alone in its group: the message as it was
+    ]

@@ -8,6 +8,7 @@ keep their traceback text; beyond that only counts grow.
 
 from __future__ import annotations
 
+import re
 import traceback
 from typing import NamedTuple
 
@@ -18,6 +19,7 @@ __all__ = [
     "FailureText",
     "describe_failure",
     "exception_type_name",
+    "message_pattern",
 ]
 
 MAX_MESSAGE_CHARS = 1000
@@ -83,8 +85,21 @@ def _cut_middle(text: str, limit: int) -> str:
     return f"{text[:head]}\n... ({omitted} characters omitted) ...\n{text[-tail:]}"
 
 
+_NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+(?:\.\d+)?")
+
+
+def message_pattern(message: str) -> str:
+    """``message`` with its numbers as ``<n>``: failures whose messages differ only in numbers
+    (ids, indices, sizes, addresses) are one problem, and make one group."""
+    return _NUMBER.sub("<n>", message)
+
+
 class _Group:
-    """Failures that share (section, scope, type, message)."""
+    """Failures that share (section, scope, type, message pattern).
+
+    The group's ``message`` is the failures' message while they all say the same, and the
+    pattern (numbers shown as ``<n>``) once they differ.
+    """
 
     __slots__ = (
         "count",
@@ -154,7 +169,8 @@ class FailureLog:
 
     def add(self, sec, row: int, failure: FailureText, elapsed: float) -> None:
         elapsed = round(elapsed, 3)
-        key = (sec.key, row, failure.type, failure.message)
+        pattern = message_pattern(failure.message)
+        key = (sec.key, row, failure.type, pattern)
         group = self._by_key.get(key)
         if group is None:
             if self._distinct < self.max_group_keys:
@@ -164,6 +180,8 @@ class FailureLog:
                 )
             else:
                 group = self._overflow_group(sec, elapsed)
+        elif group.message != failure.message and group.type != self.OVERFLOW_TYPE:
+            group.message = pattern
         group.count += 1
         group.last = elapsed
         self.count += 1
