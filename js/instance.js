@@ -40,7 +40,10 @@ export class InstanceView {
   /** Fill in what is known: the time in the header, the tracebacks once open. */
   refresh() {
     const inst = this.lookup(this.id);
-    if (inst) setText(this.headText, `${this.label} at ${formatDuration(inst.time)}`);
+    if (inst) {
+      const when = `${this.label} at ${formatDuration(inst.time)}`;
+      setText(this.headText, inst.message ? `${when}: ${inst.message}` : when);
+    }
     if (!this.open || this.drawn) return;
     if (!inst) {
       if (!this.body.firstChild) this.body.append(h("div", "uj-note", {}, "Loading the traceback…"));

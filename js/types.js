@@ -50,6 +50,7 @@
  * @property {number} id
  * @property {number} group
  * @property {number} time
+ * @property {string} [message]  the failure's own message (its group may show a pattern)
  * @property {string} traceback
  * @property {string} symbolic
  */

@@ -561,7 +561,7 @@ def test_fixtures_follow_the_schema(name):
     assert [i["id"] for i in instances] == list(range(len(instances)))
     assert len(instances) == snapshot["failures"]["instances_kept"]
     for instance in instances:
-        assert set(instance) == {"id", "group", "time", "traceback", "symbolic"}
+        assert set(instance) == {"id", "group", "time", "message", "traceback", "symbolic"}
 
 
 def test_the_many_failures_snapshot_stays_under_64_kb():

@@ -193,6 +193,7 @@ class FailureLog:
                     "id": instance_id,
                     "group": group.id,
                     "time": elapsed,
+                    "message": failure.message,
                     "traceback": failure.traceback,
                     "symbolic": failure.symbolic,
                 }
