@@ -172,3 +172,16 @@ def test_cycle_is_reported_before_anything_runs():
         uberjob.run(plan, output=b, progress=False)
     assert "list.append" in str(info.value) or "append" in str(info.value)
     assert ran == []
+
+
+def test_call_error_is_raised_from_run_not_from_engine_internals():
+    import traceback
+
+    plan = uberjob.Plan()
+    x = plan.call(fail, 1)
+    with pytest.raises(CallError) as info:
+        uberjob.run(plan, output=x, progress=False)
+    frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+    assert frames[-1] == "run"
+    assert not {"run_owner_loop", "_observed", "body"} & set(frames)
+    assert type(info.value).__module__ == "uberjob"

@@ -49,3 +49,9 @@ def chained_call_error(call, exception: BaseException) -> CallError:
     error.__cause__ = exception  # as `raise error from exception` would set it
     error.__suppress_context__ = True
     return error
+
+
+# Tracebacks and reprs name the public path (uberjob.CallError), where users import them from.
+for _public in (CallError, NotTransformedError, RunStopped):
+    _public.__module__ = "uberjob"
+del _public

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import functools
 import os
 import threading
 from collections.abc import Callable
 
 from uberjob._engine.compile import compile_plan
 from uberjob._engine.owner import run_owner_loop
+from uberjob._errors import CallError
 from uberjob._handle import RunHandle, set_last_run
 from uberjob._plan import Plan, PlanStructure, is_node, plan_structure
 from uberjob._registry import Registry
@@ -100,6 +102,22 @@ def _pruned(plan: Plan, output_node: Node | None, roots: list[Node]) -> Plan:
     return pruned
 
 
+def _engine_frames_hidden(run_function):
+    """Raise a run's ``CallError`` from ``run()`` itself: the engine's own frames (owner loop,
+    dispatch) tell the user nothing; the error's cause keeps the call's own traceback, and its
+    message the symbolic one."""
+
+    @functools.wraps(run_function)
+    def run(*args, **kwargs):
+        try:
+            return run_function(*args, **kwargs)
+        except CallError as error:
+            raise error.with_traceback(None) from error.__cause__
+
+    return run
+
+
+@_engine_frames_hidden
 def run(
     plan: Plan,
     *,
