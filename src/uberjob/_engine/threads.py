@@ -37,6 +37,7 @@ class ThreadDispatcher:
         self._heap: list[int] = []
         self._tokens: SimpleQueue = SimpleQueue()
         self._failures: dict[int, BaseException] = {}
+        self._started = False
         calls = sum(fn is not None for fn in compiled.fns)
         self._threads = [
             threading.Thread(target=self._work, name=f"uberjob-worker-{k}", daemon=True)
@@ -44,12 +45,20 @@ class ThreadDispatcher:
         ]
 
     def start(self) -> None:
+        """Nothing yet: the threads start with the first work handed over (see _start_threads)."""
+
+    def _start_threads(self) -> None:
+        # Started after work is queued, so the first worker starts calling while the owner is
+        # still starting the others (32 thread starts take ~3 ms).
+        self._started = True
         for thread in self._threads:
             thread.start()
 
     def submit(self, i: int) -> None:
         heappush(self._heap, i)
         self._tokens.put(None)
+        if not self._started:
+            self._start_threads()
 
     def submit_many(self, indices: list[int]) -> None:
         """Hand over ``indices`` (sorted ascending)."""
@@ -62,6 +71,8 @@ class ThreadDispatcher:
         put = self._tokens.put
         for _ in indices:
             put(None)
+        if indices and not self._started:
+            self._start_threads()
 
     def pump(self) -> None:
         """Nothing to do: workers take what is ready themselves."""
@@ -72,6 +83,8 @@ class ThreadDispatcher:
     def close(self) -> None:
         """End the workers once nothing is outstanding (they exit as soon as they are idle)."""
         self.control.shutdown = True
+        if not self._started:
+            return
         for _ in self._threads:
             self._tokens.put(None)
         for thread in self._threads:
