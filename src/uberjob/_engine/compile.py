@@ -184,7 +184,6 @@ def compile_plan(
         scope = (*node_scope, name)
         return interned.setdefault(scope, scope)
 
-    totals = compiled.scope_totals
     index: dict[Node, int | None] = {}
 
     def link(j: int, i: int) -> None:
@@ -220,7 +219,6 @@ def compile_plan(
             if scope is None:
                 scope = scope_cache[key] = intern_scope(node.scope, fn)
             scopes.append(scope)
-            totals[scope] += 1
             if compact:
                 args, kwargs = node._args, node._kwargs
             else:
@@ -274,6 +272,8 @@ def compile_plan(
     # _postorder records each node's position in `index` before it calls finish(node), and a
     # node finishes after everything it waits for: finish() can look all of them up.
     _postorder(roots, structure, finish, index)
+    compiled.scope_totals = Counter(scopes)  # counted in C, not one += per node
+    compiled.scope_totals.pop((), None)  # literals that wait for dependencies are not calls
     compiled.fuse = [-1] * len(order)
     if output is not None:
         if type(output) is Literal and not deps_of(output):

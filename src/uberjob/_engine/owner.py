@@ -18,6 +18,7 @@ Dispatchers (threads.py, executors.py) run the calls and report events ``(i << 3
 
 from __future__ import annotations
 
+import gc
 import time
 from queue import Empty
 
@@ -41,6 +42,16 @@ class Control:
         self.halt = False  # no new call may start
         self.shutdown = False  # idle workers exit
         self.stop_requested = False  # set by another thread: stop scheduling, then RunStopped
+
+
+def _freeze_existing_objects() -> bool:
+    """Move every object alive now (the plan, the compiled arrays) out of the cyclic garbage
+    collector's sight for the run, so its collections only scan what calls create. Skipped when
+    someone else froze objects already (their gc.freeze is theirs to undo)."""
+    if not gc.isenabled() or gc.get_freeze_count():
+        return False
+    gc.freeze()
+    return True
 
 
 def run_owner_loop(
@@ -129,6 +140,7 @@ def run_owner_loop(
             if left == 0:
                 ready.append(s)
 
+    frozen = _freeze_existing_objects()
     try:
         dispatcher.start()
         initial = finish_trivial_and_collect([i for i in range(n) if waiting[i] == 0])
@@ -208,6 +220,8 @@ def run_owner_loop(
         dispatcher.abandon()
         raise
     finally:
+        if frozen:
+            gc.unfreeze()
         handle.completed = completed
         if record_batch is not None:
             flush()
