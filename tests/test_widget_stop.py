@@ -99,10 +99,10 @@ def test_the_widget_has_a_one_line_summary_and_a_static_picture_output_escaped(m
     assert data["text/plain"].startswith("uberjob: failed, 1 / 5, 3 failed, ")  # + the gather
     assert "\n" not in data["text/plain"]
     # The widget, then its static picture, which is updated to the final state at the end.
-    widget, picture, final_picture = shown
-    assert widget is made[0].widget
-    assert picture._repr_mimebundle_()["text/plain"].startswith("uberjob: pending")
-    page = final_picture._repr_mimebundle_()["text/html"]
+    # A blocking run: the widget, then its static picture once the run has ended (raw bundles).
+    widget, final_picture = shown
+    assert widget[WIDGET_VIEW]["model_id"] == made[0].widget._model_id
+    page = final_picture["text/html"]
     assert 'class="uj-static"' in page
     assert "<script" not in page
     assert "<img" not in page
@@ -133,8 +133,12 @@ def test_a_background_handle_shown_as_a_cell_value_does_not_repeat_the_widget(mo
     plan = uberjob.Plan()
     handle = uberjob.run(plan, output=plan.call(int, 1), background=True, progress="widget")
     assert handle.result(timeout=10) == 1
-    assert shown[0] is handle.widget
-    assert len(shown) == 2  # the widget and its static picture
+    # A background run: the widget and its static picture at once; the picture is updated to
+    # the final state from the run's thread when it ends.
+    widget, picture, final_picture = shown
+    assert widget[WIDGET_VIEW]["model_id"] == handle.widget._model_id
+    assert picture["text/plain"].startswith("uberjob: pending")
+    assert final_picture["text/plain"].startswith("uberjob: done, 1 / 1")
     assert set(handle._repr_mimebundle_()) == {"text/plain"}
     assert handle._repr_mimebundle_()["text/plain"].startswith("uberjob: done, 1 / 1")
 

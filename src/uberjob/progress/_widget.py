@@ -64,13 +64,17 @@ class ProgressWidget(anywidget.AnyWidget):
             self._stop = "requested"
 
     def _repr_mimebundle_(self, **kwargs):
-        # Besides the widget, a one-line summary for places that show text only. The static
-        # picture is an output of its own (see WidgetProgressObserver.__enter__).
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        if isinstance(data, dict):
-            data["text/plain"] = snapshot_summary(self._snapshot)
-        return bundle
+        # The widget view and a one-line summary for places that show text only (the static
+        # picture is an output of its own: see WidgetProgressObserver.__enter__). Built here
+        # rather than by ipywidgets, whose text is a repr of every trait (the JS bundle too).
+        return {
+            "text/plain": snapshot_summary(self._snapshot),
+            "application/vnd.jupyter.widget-view+json": {
+                "version_major": 2,
+                "version_minor": 0,
+                "model_id": self._model_id,
+            },
+        }
 
     @property
     def snapshot(self) -> dict:
@@ -90,6 +94,7 @@ class WidgetProgressObserver(ModelView):
         self.widget = ProgressWidget(self.model)
         self._display = display
         self._static_handle = None
+        self._displayed = False
         self._attached_run = None
         self._instances_sent = 0
 
@@ -105,17 +110,24 @@ class WidgetProgressObserver(ModelView):
         if self._display:
             from IPython.display import display
 
-            display(self.widget)
+            display(self.widget._repr_mimebundle_(), raw=True)
             # The static picture is a separate output right below the widget: wherever the
             # widget is drawn, the widget's CSS hides it (.uj-static); where widgets can't be
             # drawn (nbconvert's HTML offline, a notebook viewer, an untrusted notebook) it
-            # shows the run's final picture. Updating it at the end leaves the widget's view
-            # alone, so what the reader opened stays open.
-            self._static_handle = display(StaticPicture(self.model.snapshot()), display_id=True)
+            # shows the run's final picture. A blocking run shows it when it ends (still in its
+            # cell); a background run ends on its own thread, so its picture is displayed now
+            # and updated then. Either way the widget's view is left alone at the end, so what
+            # the reader opened stays open.
+            if self._attached_run is not None and self._attached_run.background:
+                self._static_handle = display(self._static_bundle(), raw=True, display_id=True)
+            self._displayed = True
             if self._attached_run is not None:
                 # The handle, as a cell's value, then shows its summary line, not a 2nd widget.
                 self._attached_run.widget_displayed = True
         return super().__enter__()
+
+    def _static_bundle(self, snapshot: dict | None = None) -> dict:
+        return StaticPicture(snapshot or self.model.snapshot())._repr_mimebundle_()
 
     def draw(self, snapshot: dict, final: bool) -> None:
         widget = self.widget
@@ -124,7 +136,11 @@ class WidgetProgressObserver(ModelView):
                 widget._instances = self.model.instances()
                 widget._snapshot = snapshot
             if self._static_handle is not None:
-                self._static_handle.update(StaticPicture(snapshot))
+                self._static_handle.update(self._static_bundle(snapshot), raw=True)
+            elif self._displayed:
+                from IPython.display import display
+
+                display(self._static_bundle(snapshot), raw=True)
             return
         new = self.model.instances(self._instances_sent)
         if new:
