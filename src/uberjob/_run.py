@@ -161,7 +161,7 @@ def run(
 
         return run_with_registry(
             plan, output=output, registry=registry, dry_run=dry_run, max_errors=max_errors,
-            retry=retry, fresh_time=fresh_time, progress=progress, scheduler=scheduler,
+            retry=retry, fresh_time=fresh_time, scheduler=scheduler,
             transform_physical=transform_physical, fuse=executor is None,
             stale_check_max_workers=stale_check_max_workers or max_workers
             or default_max_workers(),

@@ -54,9 +54,7 @@ def _freeze_existing_objects() -> bool:
     return True
 
 
-def run_owner_loop(
-    compiled, dispatcher, *, observer, max_errors, handle=None, control=None, section="run"
-):
+def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, section="run"):
     """Run ``compiled`` to the end through ``dispatcher``; return the output value.
 
     ``handle`` (a RunHandle) carries the Control flags and receives the completed count and the
@@ -78,11 +76,6 @@ def run_owner_loop(
         compiled.nodes,
     )
     output = compiled.output
-    if handle is None:
-        from uberjob._handle import RunHandle
-
-        handle = RunHandle(background=False)
-        handle.control = control
     control = handle.control
     completed = handle.completed
     increment_running = observer.increment_running

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from uberjob._engine.compile import _postorder, compile_plan
-from uberjob._engine.owner import Control, run_owner_loop
+from uberjob._engine.owner import run_owner_loop
 from uberjob._plan import Plan, is_node, plan_structure
 from uberjob._registry.physical import PhysicalStructure
 from uberjob._registry.stale import find_stale
@@ -34,20 +34,19 @@ def run_with_registry(
     max_errors,
     retry,
     fresh_time,
-    progress,
     scheduler,
     transform_physical,
     stale_check_max_workers: int,
     fuse: bool,
     stack_frame,
     make_dispatcher: Callable,
-    observed: Callable | None = None,
+    observed: Callable,
 ):
     """What ``run`` does when given a registry.
 
     ``make_dispatcher(compiled, control)`` makes the run's dispatcher; ``observed(body)`` calls
     ``body(observer, handle)`` inside the progress observer with a run handle (blocking or in
-    the background) and returns what ``run`` returns. Without it, ``progress`` is observed here.
+    the background) and returns what ``run`` returns.
     """
     if plan._graph is None:
         # The user's plan is read in place; a structured output is gathered on a scratch plan.
@@ -61,8 +60,8 @@ def run_with_registry(
         members = physical._graph
     mapping = registry.mapping
 
-    def body(observer, handle=None):
-        control = handle.control if handle is not None else Control()
+    def body(observer, handle):
+        control = handle.control
         roots = list(members)
         if output_node is not None:
             roots.append(output_node)
@@ -80,7 +79,7 @@ def run_with_registry(
             retry=retry,
             max_workers=stale_check_max_workers,
             control=control,
-            on_failure=getattr(handle, "_record_failure", None),
+            on_failure=handle._record_failure,
         )
         physical = PhysicalStructure(structure, mapping, members, stale, output_node)
         physical_plan = None
@@ -96,8 +95,7 @@ def run_with_registry(
         compiled = compile_plan(
             run_structure, run_roots, run_output, scheduler=scheduler or "default", fuse=fuse
         )
-        if handle is not None:
-            handle.total = sum(compiled.scope_totals.values())
+        handle.total = sum(compiled.scope_totals.values())
         for scope, count in compiled.scope_totals.items():
             observer.increment_total(section="run", scope=scope, amount=count)
         if dry_run:
@@ -105,12 +103,8 @@ def run_with_registry(
         if not len(compiled):
             return compiled.output_value
         dispatcher = make_dispatcher(compiled, control)
-        loop_args = {"handle": handle} if handle is not None else {"control": control}
         return run_owner_loop(
-            compiled, dispatcher, observer=observer, max_errors=max_errors, **loop_args
+            compiled, dispatcher, observer=observer, max_errors=max_errors, handle=handle
         )
 
-    if observed is not None:
-        return observed(body)
-    with progress.observer() as observer:
-        return body(observer)
+    return observed(body)
