@@ -73,7 +73,7 @@ def test_progress_values(plan_and_output, progress):
     assert uberjob.run(plan, output=x, progress=progress) == 3
 
 
-def test_progress_strings_resolve_lazily(monkeypatch, tmp_path):
+def test_progress_strings_resolve_lazily():
     from uberjob.progress._choose import coerce_progress
 
     assert coerce_progress("console") is uberjob.progress.console_progress

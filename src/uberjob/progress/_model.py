@@ -258,7 +258,10 @@ class ProgressModel(ProgressObserver):
         with self._lock:
             sec, row = self._leaf(section, scope)
             if sec.running[row] > 0:
-                self._change_running(sec, row, -1)
+                self._advance_integral(self._clock())
+                self._settle(sec, row)
+                sec.running[row] -= 1
+                self._running_calls -= 1
             sec.failed[row] += 1
             self._finished_calls += 1
             self._failures.add(sec, row, failure, self._elapsed(self._clock()))
@@ -316,13 +319,6 @@ class ProgressModel(ProgressObserver):
                 sec = self._sections[section] = _Section(section)
             leaf = self._leaves[(section, scope)] = (sec, sec.row_of(scope))
         return leaf
-
-    def _change_running(self, sec: _Section, row: int, delta: int) -> None:
-        self._advance_integral(self._clock())
-        sec.times[row] += (self._integral - sec.marks[row]) * sec.running[row]
-        sec.marks[row] = self._integral
-        sec.running[row] += delta
-        self._running_calls += delta
 
     def _advance_integral(self, now: float) -> None:
         self._integral = self._integral_at(now)
