@@ -68,6 +68,21 @@ def _pending_waits(dask_scheduler):
     ]  # fmt: skip
 
 
+def _occupy_dask_callback_thread(client) -> threading.Event:
+    """Block the one thread Dask runs ``Future.add_done_callback`` callbacks on, until the
+    returned event is set."""
+    occupied, release = threading.Event(), threading.Event()
+    future = client.submit(one, pure=False)
+
+    def hold(_future):
+        occupied.set()
+        release.wait(timeout=60)
+
+    future.add_done_callback(hold)
+    assert occupied.wait(timeout=30), "Dask never ran the done callback"
+    return release
+
+
 def _settle(client) -> None:
     """Let the client's event loop run what was queued on it (future releases)."""
     client.sync(asyncio.sleep, 0)
@@ -402,6 +417,10 @@ def test_interrupt_cancels_what_is_pending(client):
     def interrupt():
         raise KeyboardInterrupt
 
+    # Dask hands each cancelled future to its done callbacks on a thread of its own, which holds
+    # the future meanwhile. Keep that thread busy, so the keys are freed only if the run releases
+    # them itself (CI once saw the callbacks lag behind the check below by chance).
+    callback_thread_busy = _occupy_dask_callback_thread(client)
     try:
         with pytest.raises(KeyboardInterrupt):
             uberjob.run(plan, output=calls, executor=client, max_workers=6,
@@ -411,6 +430,7 @@ def test_interrupt_cancels_what_is_pending(client):
         # Releases travel on the client's batched stream: allow the scheduler a moment.
         assert _eventually(lambda: not client.run_on_scheduler(_pending_waits))
     finally:
+        callback_thread_busy.set()
         distributed.Event(event, client=client).set()
     plan = uberjob.Plan()
     assert uberjob.run(plan, output=plan.call(add, 1, 2), executor=client, progress=False) == 3

@@ -7,7 +7,10 @@ arguments from each other and nothing but the output comes back to the driver.
 - ``values[i]`` holds the call's Dask *future* once it is done (the output's holds its value,
   gathered on Dask's callback thread before ``DONE`` is reported). The owner drops ``values[j]``
   when the last reader of ``j`` has finished; dropping the last reference to a Dask future
-  releases its key on the cluster, so no extra hook is needed.
+  releases its key on the cluster, so no extra hook is needed while the run goes on. When the
+  run ends (output read, failure, interrupt) the futures still held are released explicitly:
+  Dask's own done-callback machinery (a coroutine on its loop, a work item on its callback
+  thread) holds each future a while longer, and the keys must not outlive ``run`` by chance.
 - Ready calls wait in a heap (lowest index first, as in compile.py) and are submitted in one
   ``client.get(graph, keys, sync=False)`` per owner turn, at most ``max_workers`` in flight
   (default: 4 per cluster thread, at least 32). ``START`` is reported at submission.
@@ -198,6 +201,7 @@ class DaskDispatcher:
         if futures:
             with contextlib.suppress(Exception):  # the cluster may be gone: nothing to cancel
                 self.client.cancel(futures)
+            _release(futures)
         self._drop_futures()
 
     # -- helpers -------------------------------------------------------------------------------
@@ -261,11 +265,13 @@ class DaskDispatcher:
                 except BaseException as exception:
                     # The traceback's frames hold the future: clear them, so that a CallError
                     # kept by the user (sys.last_value) does not keep the key on the cluster.
+                    future.release()
                     del future
                     if exception.__traceback__ is not None:
                         traceback.clear_frames(exception.__traceback__.tb_next)
                     self._fail(i, exception)
                     return
+                future.release()  # before DONE: the run may return before this thread lets go
             else:
                 value = future
             self.compiled.values[i] = value
@@ -298,9 +304,19 @@ class DaskDispatcher:
     def _drop_futures(self) -> None:
         """Let go of every future still held (after a failure), so the cluster frees them."""
         values, future_type = self.compiled.values, self._future_type
+        held = []
         for k, value in enumerate(values):
             if type(value) is future_type:
+                held.append(value)
                 values[k] = None
+        _release(held)
+
+
+def _release(futures) -> None:
+    """Give up our claim on these keys now, whoever else still holds the Future objects."""
+    for future in futures:
+        with contextlib.suppress(Exception):  # a closed client has nothing left to release
+            future.release()
 
 
 def _key_prefix(fn) -> str:
