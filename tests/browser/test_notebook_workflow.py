@@ -134,7 +134,7 @@ def test_saved_notebook_reopened_shows_the_final_counts(lab, page):
     cells = open_notebook(page, lab, "saved.ipynb", 1)
     static = cells.nth(0).locator(".uj-static")
     expect(static).to_contain_text(f"uberjob: failed, {final}")
-    expect(static).to_contain_text("8 × ValueError: seven divides <n>")
+    expect(static).to_contain_text("8 \N{MULTIPLICATION SIGN} ValueError: seven divides <n>")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     cells.nth(0).screenshot(path=str(ARTIFACTS / "reopened-untrusted-static.png"))
 
