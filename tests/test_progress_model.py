@@ -605,6 +605,36 @@ def test_view_draws_on_enter_throttled_on_change_and_finally_on_exit():
     ]
 
 
+def test_view_with_a_first_draw_delay_draws_first_at_the_first_tick_that_late():
+    clock = Clock()
+    view = RecordingView(clock)
+    view.first_draw_delay = 0.5
+    with view:
+        view.increment_total(section="run", scope=("f",), amount=1)
+        assert view.draws == []
+        clock.now = 0.4
+        view.tick()
+        assert view.draws == []
+        clock.now = 0.5
+        view.tick()
+        assert view.draws == [("running", 1, False)]
+        clock.now = 0.6
+        view.increment_total(section="run", scope=("f",), amount=1)
+        view.tick()  # changed, but within `interval` of the first draw
+    assert view.draws == [("running", 1, False), ("done", 2, True)]
+
+
+def test_view_with_a_first_draw_delay_draws_a_short_run_once_finally():
+    clock = Clock()
+    view = RecordingView(clock)
+    view.first_draw_delay = 0.5
+    with view:
+        view.increment_total(section="run", scope=("f",), amount=1)
+        clock.now = 0.3
+        view.tick()
+    assert view.draws == [("done", 1, True)]
+
+
 def test_view_max_interval_redraws_without_change():
     clock = Clock()
     view = RecordingView(clock)

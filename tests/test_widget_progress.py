@@ -13,6 +13,7 @@ from ipywidgets.widgets.widget import _remove_buffers  # noqa: E402
 
 from uberjob.progress._model import ProgressModel  # noqa: E402
 from uberjob.progress._widget import (  # noqa: E402
+    BLOCKING_FIRST_DRAW_DELAY,
     ProgressWidget,
     WidgetProgressObserver,
     ipython_progress,
@@ -20,6 +21,7 @@ from uberjob.progress._widget import (  # noqa: E402
 )
 
 UPDATE_BUDGET = 64 * 1024
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 class Clock:
@@ -71,6 +73,91 @@ def test_the_widget_carries_the_bundle_and_two_data_traits():
     assert "export" in widget._esm
     assert ".uj-root" in widget._css
     assert widget._snapshot["state"] == "pending"
+
+
+def test_progress_widgets_share_one_layout_and_their_class():
+    # ipywidgets would open a Layout comm per widget, and anywidget would make a class per
+    # widget for its _esm/_css traits: both cost a short run's display time.
+    a, b = ProgressWidget(ProgressModel()), ProgressWidget(ProgressModel())
+    assert a.layout is b.layout
+    assert type(a) is ProgressWidget
+    assert type(b) is ProgressWidget
+    assert a._anywidget_id == "uberjob.progress._widget.ProgressWidget"
+    a.layout.close()  # e.g. Widget.close_all(): the next widget gets a working layout
+    c = ProgressWidget(ProgressModel())
+    assert c.layout is not a.layout
+    assert c.layout.comm is not None
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What the widget observer displays, in order (IPython's display replaced)."""
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kwargs: shown.append(obj))
+    return shown
+
+
+@pytest.fixture
+def trait_updates(monkeypatch):
+    """The names of the synced traits each ProgressWidget sends after it was made."""
+    updates = []
+    original = ProgressWidget.send_state
+
+    def send_state(self, key=None):
+        updates.append(set(key) if isinstance(key, set) else key)  # ipywidgets reuses its set
+        return original(self, key)
+
+    monkeypatch.setattr(ProgressWidget, "send_state", send_state)
+    return updates
+
+
+def test_a_short_blocking_run_shows_its_widget_once_when_it_ends(shown, trait_updates):
+    clock = Clock()
+    observer = WidgetProgressObserver(ProgressModel(clock=clock), clock=clock)
+    with observer:
+        observer.increment_total(section="run", scope=("f",), amount=3)
+        observer.increment_running(section="run", scope=("f",))
+        observer.increment_completed(section="run", scope=("f",))
+        observer.increment_running(section="run", scope=("f",))
+        fail(observer, ("f",), "boom")
+        clock.now = BLOCKING_FIRST_DRAW_DELAY / 2
+        observer.tick()
+        assert observer._widget is None
+        assert shown == []
+    widget, picture = shown  # the widget, then the static picture below it
+    assert widget[WIDGET_VIEW]["model_id"] == observer.widget._model_id
+    assert picture["text/plain"] == "uberjob: done, 1 / 3, 1 failed, 0.1s"
+    # Made with the final state: no update followed the widget's first message.
+    assert trait_updates == []
+    assert observer.widget._snapshot["state"] == "done"
+    assert [i["message"] for i in observer.widget._instances] == ["boom"]
+
+
+def test_a_longer_blocking_run_shows_its_widget_from_the_first_tick_after_the_delay(
+    shown, trait_updates
+):
+    clock = Clock()
+    observer = WidgetProgressObserver(ProgressModel(clock=clock), clock=clock)
+    with observer:
+        observer.increment_total(section="run", scope=("f",), amount=2)
+        observer.increment_running(section="run", scope=("f",))
+        fail(observer, ("f",), "early")
+        clock.now = BLOCKING_FIRST_DRAW_DELAY
+        observer.tick()
+        assert len(shown) == 1
+        assert shown[0][WIDGET_VIEW]["model_id"] == observer.widget._model_id
+        assert observer.widget._snapshot["state"] == "running"
+        # What failed before the widget existed is in its first state, not streamed after.
+        assert [i["message"] for i in observer.widget._instances] == ["early"]
+        observer.increment_running(section="run", scope=("f",))
+        observer.increment_completed(section="run", scope=("f",))
+    assert len(shown) == 2
+    assert shown[1]["text/plain"].startswith("uberjob: done, 1 / 2, 1 failed")
+    assert observer.widget._snapshot["state"] == "done"
+    # One update at the end: the snapshot (the one instance was in the widget's first state).
+    assert trait_updates == [{"_snapshot"}]
 
 
 def test_snapshot_trait_follows_the_model_and_is_replaced_whole(observer):
@@ -150,7 +237,6 @@ def test_an_update_with_1000_scopes_and_10000_failures_stays_under_64_kb(observe
 # ----- through a real kernel (nbclient), no browser -----
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 RUN_CELL = """\
 import uberjob

@@ -137,7 +137,7 @@ def test_a_background_handle_shown_as_a_cell_value_does_not_repeat_the_widget(mo
     # the final state from the run's thread when it ends.
     widget, picture, final_picture = shown
     assert widget[WIDGET_VIEW]["model_id"] == handle.widget._model_id
-    assert picture["text/plain"].startswith("uberjob: pending")
+    assert picture["text/plain"].startswith("uberjob: running")
     assert final_picture["text/plain"].startswith("uberjob: done, 1 / 1")
     assert set(handle._repr_mimebundle_()) == {"text/plain"}
     assert handle._repr_mimebundle_()["text/plain"].startswith("uberjob: done, 1 / 1")

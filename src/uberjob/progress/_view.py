@@ -3,7 +3,8 @@
 A view owns a :class:`ProgressModel` (or shares one it is given), forwards the run's events to it,
 and draws the model's snapshot on its own throttle from the run's owner thread:
 
-- ``__enter__`` starts the model and draws once at once (``final=False``);
+- ``__enter__`` starts the model and draws once at once (``final=False``), or, when
+  ``first_draw_delay`` is set, leaves that first draw to the first ``tick()`` that late;
 - ``tick()`` (called by the owner thread at least every ~0.1 s) draws at most every ``interval``
   seconds, and only when ``model.version`` moved since the last draw -- or, when
   ``max_interval`` is set, also once that long has passed, to advance an elapsed clock;
@@ -40,6 +41,9 @@ class ModelView(ProgressObserver):
     interval: float = 0.25
     #: Redraw after this many seconds even if nothing changed (None: only on change).
     max_interval: float | None = None
+    #: Seconds from the start before the first draw (0: at once). A view whose first draw costs
+    #: much can spare it to runs that end sooner: those are drawn once, finally.
+    first_draw_delay: float = 0.0
 
     def __init__(
         self,
@@ -57,6 +61,7 @@ class ModelView(ProgressObserver):
         self._drawn_version: int | None = None
         self._draw_failed = False
         self._drawn_at: float | None = None
+        self._started_at: float | None = None
 
     @abstractmethod
     def draw(self, snapshot: dict, final: bool) -> None:
@@ -64,7 +69,9 @@ class ModelView(ProgressObserver):
 
     def __enter__(self):
         self.model.__enter__()
-        self._draw_safely()
+        self._started_at = self._clock()
+        if not self.first_draw_delay:
+            self._draw_safely()
         return self
 
     def __exit__(self, exc_type, exc_val, exc_tb):
@@ -79,7 +86,11 @@ class ModelView(ProgressObserver):
 
     def tick(self) -> None:
         now = self._clock()
-        if self._drawn_at is not None:
+        if self._drawn_at is None:
+            started = self._started_at
+            if started is not None and now - started < self.first_draw_delay:
+                return
+        else:
             waited = now - self._drawn_at
             if waited < self.interval:
                 return

@@ -13,9 +13,14 @@ update comes from the run's owner thread (the ``ModelView`` throttle), never fro
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import time
+from collections.abc import Callable
 
 import anywidget
+import ipywidgets
 import traitlets
 
 from uberjob.progress._fallback import StaticPicture, snapshot_summary
@@ -31,12 +36,39 @@ def _compact_json(value: dict, _widget) -> memoryview:
     return memoryview(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
 
+@functools.cache
+def _bundled(name: str) -> str:
+    """The text of a built frontend file (read once per process)."""
+    return static_path(name).read_text(encoding="utf-8")
+
+
 class ProgressWidget(anywidget.AnyWidget):
     """The widget showing one run's progress (built by :class:`WidgetProgressObserver`)."""
 
-    # anywidget reads (and with ANYWIDGET_HMR=1 watches) these files when the class is defined.
-    _esm = STATIC / "widget.js"
-    _css = STATIC / "widget.css"
+    if os.environ.get("ANYWIDGET_HMR"):
+        # Development: anywidget reads these files itself and watches them (hot reload).
+        _esm = STATIC / "widget.js"
+        _css = STATIC / "widget.css"
+    else:
+        # anywidget adds _esm, _css and _anywidget_id to each *instance*, which makes a new
+        # class per widget (~0.4 ms, a tenth of a short run's widget cost); as class traits
+        # they are set up once (add_traits below skips what the class has).
+        _esm = traitlets.Unicode().tag(sync=True)
+        _css = traitlets.Unicode().tag(sync=True)
+        _anywidget_id = traitlets.Unicode().tag(sync=True)
+
+        @traitlets.default("_esm")
+        def _default_esm(self) -> str:
+            return _bundled("widget.js")
+
+        @traitlets.default("_css")
+        def _default_css(self) -> str:
+            return _bundled("widget.css")
+
+        @traitlets.default("_anywidget_id")
+        def _default_anywidget_id(self) -> str:
+            return f"{type(self).__module__}.{type(self).__name__}"  # what anywidget sets
+
     # On the wire the snapshot is compact JSON in a binary buffer: no JSON re-escaping, no
     # indentation spaces (an update of 1,000 scopes and 10,000 failures is ~56 KB, not ~66 KB).
     _snapshot = traitlets.Dict().tag(sync=True, to_json=_compact_json)
@@ -44,12 +76,29 @@ class ProgressWidget(anywidget.AnyWidget):
     # The Stop button of a background run: "" (none), "available", or "requested".
     _stop = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, model: ProgressModel, **kwargs):
+    def __init__(
+        self,
+        model: ProgressModel,
+        *,
+        snapshot: dict | None = None,
+        instances: list | None = None,
+        **kwargs,
+    ):
         static_path("widget.js"), static_path("widget.css")  # a clear error when never built
-        super().__init__(_snapshot=model.snapshot(), **kwargs)
+        kwargs.setdefault("layout", _shared_layout())
+        super().__init__(
+            _snapshot=model.snapshot() if snapshot is None else snapshot,
+            _instances=instances or [],
+            **kwargs,
+        )
         self._progress_model = model
         self._run = None  # the background run's handle, which Stop stops
         self.on_msg(self._on_frontend_message)
+
+    def add_traits(self, **traits) -> None:
+        new = {name: trait for name, trait in traits.items() if not self.has_trait(name)}
+        if new:
+            super().add_traits(**new)
 
     def _on_frontend_message(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and content.get("kind") == "request-instances":
@@ -65,7 +114,7 @@ class ProgressWidget(anywidget.AnyWidget):
 
     def _repr_mimebundle_(self, **kwargs):
         # The widget view and a one-line summary for places that show text only (the static
-        # picture is an output of its own: see WidgetProgressObserver.__enter__). Built here
+        # picture is an output of its own: see WidgetProgressObserver._show). Built here
         # rather than by ipywidgets, whose text is a repr of every trait (the JS bundle too).
         return {
             "text/plain": snapshot_summary(self._snapshot),
@@ -82,71 +131,133 @@ class ProgressWidget(anywidget.AnyWidget):
         return self._snapshot
 
 
+_layout: ipywidgets.Layout | None = None
+
+
+def _shared_layout() -> ipywidgets.Layout:
+    """One ``Layout`` for every progress widget of the kernel (we never style it). Without it
+    ipywidgets opens a second comm per widget for a default ``Layout``, and a saved notebook
+    keeps a second model per run."""
+    global _layout
+    if _layout is None or _layout.comm is None:  # none yet, or closed (Widget.close_all)
+        _layout = ipywidgets.Layout()
+    return _layout
+
+
+#: A blocking run that ends sooner than this shows its widget once, when it ends: creating and
+#: displaying a widget costs a few ms in a kernel, a tenth of a 20,000-call run. Later runs are
+#: shown from this point on, well within the 0.25 s a user notices (the owner ticks every 0.1 s).
+BLOCKING_FIRST_DRAW_DELAY = 0.12
+
+
 class WidgetProgressObserver(ModelView):
-    """Displays a :class:`ProgressWidget` when the run starts and updates it on the throttle."""
+    """Shows a :class:`ProgressWidget` in the run's cell and updates it on the throttle.
+
+    The widget is made and displayed by the first draw: at the start of a background run (its
+    cell ends at once, so later output would land elsewhere), ``BLOCKING_FIRST_DRAW_DELAY`` into
+    a blocking one, or at its end if it is shorter than that.
+    """
 
     interval = 0.25
     #: Redraw now and then without events too, so the elapsed time moves during long calls.
     max_interval = 1.0
 
-    def __init__(self, model: ProgressModel | None = None, *, display: bool = True):
-        super().__init__(model)
-        self.widget = ProgressWidget(self.model)
+    def __init__(
+        self,
+        model: ProgressModel | None = None,
+        *,
+        display: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        super().__init__(model, clock=clock)
+        self._widget: ProgressWidget | None = None
         self._display = display
         self._static_handle = None
         self._displayed = False
         self._attached_run = None
         self._instances_sent = 0
 
+    @property
+    def widget(self) -> ProgressWidget:
+        """The run's widget (made now, showing the latest snapshot, if no draw made it yet)."""
+        if self._widget is None:
+            self._make_widget(self.model.snapshot(), final=False)
+        return self._widget
+
+    @property
+    def first_draw_delay(self) -> float:
+        background = self._attached_run is not None and self._attached_run.background
+        return BLOCKING_FIRST_DRAW_DELAY if self._display and not background else 0.0
+
     def attach_run(self, run) -> None:
         """The run's handle displays as this widget; a background run gets a Stop button."""
-        run.widget = self.widget
         self._attached_run = run
+        if self._widget is not None:
+            self._link_run(self._widget)
+
+    def _link_run(self, widget: ProgressWidget) -> None:
+        run = self._attached_run
+        run.widget = widget
         if getattr(run, "background", False):
-            self.widget._run = run
-            self.widget._stop = "available"
+            widget._run = run
+            widget._stop = "available"
 
-    def __enter__(self):
-        if self._display:
-            from IPython.display import display
+    def _make_widget(self, snapshot: dict, *, final: bool) -> ProgressWidget:
+        # Everything known so far goes into the widget's first state, in one comm message.
+        instances = self.model.instances()
+        if not final:
+            self._instances_sent = len(instances)
+        widget = self._widget = ProgressWidget(self.model, snapshot=snapshot, instances=instances)
+        if self._attached_run is not None:
+            self._link_run(widget)
+        return widget
 
-            display(self.widget._repr_mimebundle_(), raw=True)
-            # The static picture is a separate output right below the widget: wherever the
-            # widget is drawn, the widget's CSS hides it (.uj-static); where widgets can't be
-            # drawn (nbconvert's HTML offline, a notebook viewer, an untrusted notebook) it
-            # shows the run's final picture. A blocking run shows it when it ends (still in its
-            # cell); a background run ends on its own thread, so its picture is displayed now
-            # and updated then. Either way the widget's view is left alone at the end, so what
-            # the reader opened stays open.
-            if self._attached_run is not None and self._attached_run.background:
-                self._static_handle = display(self._static_bundle(), raw=True, display_id=True)
-            self._displayed = True
-            if self._attached_run is not None:
-                # The handle, as a cell's value, then shows its summary line, not a 2nd widget.
-                self._attached_run.widget_displayed = True
-        return super().__enter__()
+    def _show(self, widget: ProgressWidget) -> None:
+        """Display the widget in the run's cell (once)."""
+        if not self._display or self._displayed:
+            return
+        from IPython.display import display
+
+        display(widget._repr_mimebundle_(), raw=True)
+        # The static picture is a separate output right below the widget: wherever the widget
+        # is drawn, the widget's CSS hides it (.uj-static); where widgets can't be drawn
+        # (nbconvert's HTML offline, a notebook viewer, an untrusted notebook) it shows the
+        # run's final picture. A blocking run shows it when it ends (still in its cell); a
+        # background run ends on its own thread, so its picture is displayed now and updated
+        # then. Either way the widget's view is left alone at the end, so what the reader
+        # opened stays open.
+        run = self._attached_run
+        if run is not None and run.background:
+            self._static_handle = display(self._static_bundle(), raw=True, display_id=True)
+        self._displayed = True
+        if run is not None:
+            # The handle, as a cell's value, then shows its summary line, not a 2nd widget.
+            run.widget_displayed = True
 
     def _static_bundle(self, snapshot: dict | None = None) -> dict:
         return StaticPicture(snapshot or self.model.snapshot())._repr_mimebundle_()
 
     def draw(self, snapshot: dict, final: bool) -> None:
-        widget = self.widget
-        if final:
+        widget = self._widget
+        if widget is None:
+            self._show(self._make_widget(snapshot, final=final))
+        elif final:
             with widget.hold_sync():
                 widget._instances = self.model.instances()
                 widget._snapshot = snapshot
+        else:
+            new = self.model.instances(self._instances_sent)
+            if new:
+                widget.send({"kind": "instances", "items": new})
+                self._instances_sent += len(new)
+            widget._snapshot = snapshot
+        if final:
             if self._static_handle is not None:
                 self._static_handle.update(self._static_bundle(snapshot), raw=True)
             elif self._displayed:
                 from IPython.display import display
 
                 display(self._static_bundle(snapshot), raw=True)
-            return
-        new = self.model.instances(self._instances_sent)
-        if new:
-            widget.send({"kind": "instances", "items": new})
-            self._instances_sent += len(new)
-        widget._snapshot = snapshot
 
 
 widget_progress = Progress(WidgetProgressObserver)
