@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
 
 import pytest
 
 import uberjob
+from uberjob._engine.compile import compile_plan
+from uberjob._plan import plan_structure
 
 
 class Payload:
@@ -87,3 +90,33 @@ def test_output_value_is_kept_and_unused_values_are_dropped():
     result = uberjob.run(plan, output=[kept, after], max_workers=1, progress=False)
     assert isinstance(result[0], Payload)
     assert tracker.alive == 1  # only the output's value
+
+
+def _young_ids() -> set[int]:
+    return {id(o) for generation in (0, 1) for o in gc.get_objects(generation=generation)}
+
+
+def test_compiling_puts_what_it_made_in_the_oldest_generation():
+    """The compiled arrays live as long as the run: the collector's young generations, which it
+    scans often, must not be handed a few containers per node to scan (and find alive)."""
+    plan = uberjob.Plan()
+    calls = [plan.call(int, i) for i in range(2000)]
+    calls = [plan.call(max, a, b) for a, b in zip(calls, calls[1:], strict=False)]
+    output = plan.gather(calls)
+    compiled = compile_plan(plan_structure(plan), [output], output)
+    young = _young_ids()
+    made = [compiled.refs, compiled.succ, compiled.positional, *compiled.refs[-5:]]
+    assert not [thing for thing in made if id(thing) in young]
+    assert gc.get_count()[0] < 100  # no collection is due because of what compiling made
+
+
+def test_compiling_leaves_objects_someone_else_froze_frozen():
+    plan = uberjob.Plan()
+    output = plan.call(max, *[plan.call(int, i) for i in range(100)])
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        compile_plan(plan_structure(plan), [output], output)
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
