@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 import weakref
 
@@ -101,7 +102,7 @@ def test_compiling_puts_what_it_made_in_the_oldest_generation():
     scans often, must not be handed a few containers per node to scan (and find alive)."""
     plan = uberjob.Plan()
     calls = [plan.call(int, i) for i in range(2000)]
-    calls = [plan.call(max, a, b) for a, b in zip(calls, calls[1:], strict=False)]
+    calls = [plan.call(max, a, b) for a, b in itertools.pairwise(calls)]
     output = plan.gather(calls)
     compiled = compile_plan(plan_structure(plan), [output], output)
     young = _young_ids()
