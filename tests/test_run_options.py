@@ -6,13 +6,14 @@ import concurrent.futures
 import datetime as dt
 import pickle
 import threading
+from collections import Counter
 
 import pytest
 
 import uberjob
 from uberjob import CallError
 from uberjob.graph import Call
-from uberjob.progress import Progress, null_progress
+from uberjob.progress import Progress, ProgressObserver, null_progress
 
 
 def add(a, b):
@@ -95,6 +96,77 @@ def test_progress_totals_match_the_plan_and_counts_add_up(recorder):
         ("b", 2, "sum"): 1,
     }
     assert observer.count("running") == observer.count("completed") == 12
+
+
+class CountingObserver(ProgressObserver):
+    """Per-scope counts of starts, completions and failures; takes batches when ``batched``."""
+
+    def __init__(self, batched: bool):
+        self.running, self.completed, self.failed = Counter(), Counter(), Counter()
+        self.starts_counted_before_failures = True
+        if batched:
+            self.record_batch = self._record_batch
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return None
+
+    def increment_total(self, *, section, scope, amount):
+        pass
+
+    def increment_running(self, *, section, scope):
+        self.running[scope] += 1
+
+    def increment_completed(self, *, section, scope):
+        self.completed[scope] += 1
+
+    def increment_failed(self, *, section, scope, exception):
+        self.failed[scope] += 1
+        if self.running[scope] < self.completed[scope] + self.failed[scope]:
+            self.starts_counted_before_failures = False
+
+    def _record_batch(self, section, started, completed):
+        self.running.update(started)
+        self.completed.update(completed)
+
+
+def odd_fails(i, *rest):
+    if i % 2:
+        raise ValueError(i)
+    return i
+
+
+@pytest.mark.parametrize("max_workers", [1, 3])
+def test_batched_progress_counts_what_per_event_progress_counts(max_workers):
+    """The owner counts a turn's events in runs of one scope: interleaved scopes, fused chains
+    that cross scopes and failures must add up exactly as one call per event does."""
+
+    def counts(batched: bool):
+        plan = uberjob.Plan()
+        ends = []
+        for k in range(30):
+            with plan.scope("layer", k % 3):
+                x = plan.call(square, k)
+            with plan.scope("chain", k % 2):
+                x = plan.call(add, x, 1)  # fused with the call before it
+            with plan.scope("check"):
+                ends.append(plan.call(odd_fails, k, x))
+        observer = CountingObserver(batched)
+        with pytest.raises(CallError):
+            uberjob.run(plan, output=ends, max_workers=max_workers, max_errors=None,
+                        progress=Progress(lambda: observer))  # fmt: skip
+        return observer
+
+    per_event, batched = counts(batched=False), counts(batched=True)
+    assert batched.running == per_event.running
+    assert batched.completed == per_event.completed
+    assert (
+        batched.failed == per_event.failed == Counter({("check", "test_run_options.odd_fails"): 15})
+    )
+    assert sum(batched.running.values()) == 90
+    assert batched.starts_counted_before_failures
 
 
 @pytest.mark.parametrize("scheduler", ["default", "random", None])

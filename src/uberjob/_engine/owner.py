@@ -83,11 +83,23 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     tick = getattr(observer, "tick", None) or (lambda: None)
     # Observers that take batches (ProgressModel.record_batch) get a turn's starts and
     # completions counted per scope, at the end of the turn, instead of one call per event.
+    # Events mostly come in runs of one scope (a layer of calls planned in one loop), so the
+    # current run is counted in a local (`scope is run_scope`: no hashing) and folded into the
+    # dict when the scope changes.
     record_batch = getattr(observer, "record_batch", None)
     started: dict[tuple, int] = {}
     finished: dict[tuple, int] = {}
+    start_scope = finish_scope = None
+    start_run = finish_run = 0
 
     def flush() -> None:
+        nonlocal start_run, finish_run
+        if start_run:
+            started[start_scope] = started.get(start_scope, 0) + start_run
+            start_run = 0
+        if finish_run:
+            finished[finish_scope] = finished.get(finish_scope, 0) + finish_run
+            finish_run = 0
         if started or finished:
             record_batch(section, started, finished)
             started.clear()
@@ -154,24 +166,33 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                 if kind == START:
                     if record_batch is None:
                         increment_running(section=section, scope=scopes[i])
+                    elif scopes[i] is start_scope:
+                        start_run += 1
                     else:
-                        scope = scopes[i]
-                        started[scope] = started.get(scope, 0) + 1
+                        if start_run:
+                            started[start_scope] = started.get(start_scope, 0) + start_run
+                        start_scope, start_run = scopes[i], 1
                 elif kind in (DONE, DONE_NEXT):
                     completed += 1
                     if record_batch is None:
                         increment_completed(section=section, scope=scopes[i])
+                    elif scopes[i] is finish_scope:
+                        finish_run += 1
                     else:
-                        scope = scopes[i]
-                        finished[scope] = finished.get(scope, 0) + 1
+                        if finish_run:
+                            finished[finish_scope] = finished.get(finish_scope, 0) + finish_run
+                        finish_scope, finish_run = scopes[i], 1
                     release_and_advance(i, ready)
                     if kind == DONE:
                         outstanding -= 1
                     elif record_batch is None:
                         increment_running(section=section, scope=scopes[fuse[i]])
+                    elif scopes[fuse[i]] is start_scope:
+                        start_run += 1
                     else:
-                        scope = scopes[fuse[i]]
-                        started[scope] = started.get(scope, 0) + 1
+                        if start_run:
+                            started[start_scope] = started.get(start_scope, 0) + start_run
+                        start_scope, start_run = scopes[fuse[i]], 1
                 elif kind == FAIL:
                     outstanding -= 1
                     errors += 1
