@@ -339,3 +339,16 @@ def test_the_kernel_answers_a_frontend_request_for_instances(tmp_path):
     reply = data["content"]
     assert reply["kind"] == "instances"
     assert [i["id"] for i in reply["items"]] == list(range(10))
+
+
+def test_a_widget_asked_for_before_the_first_draw_is_still_shown(shown):
+    clock = Clock()
+    observer = WidgetProgressObserver(ProgressModel(clock=clock), clock=clock)
+    widget = observer.widget  # e.g. a caller keeping a reference before the run starts
+    with observer:
+        observer.increment_total(section="run", scope=("f",), amount=1)
+    assert observer.widget is widget
+    assert [bundle.get(WIDGET_VIEW, {}).get("model_id") for bundle in shown] == [
+        widget._model_id,
+        None,  # the static picture
+    ]

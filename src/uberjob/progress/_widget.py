@@ -240,7 +240,7 @@ class WidgetProgressObserver(ModelView):
     def draw(self, snapshot: dict, final: bool) -> None:
         widget = self._widget
         if widget is None:
-            self._show(self._make_widget(snapshot, final=final))
+            widget = self._make_widget(snapshot, final=final)
         elif final:
             with widget.hold_sync():
                 widget._instances = self.model.instances()
@@ -251,6 +251,7 @@ class WidgetProgressObserver(ModelView):
                 widget.send({"kind": "instances", "items": new})
                 self._instances_sent += len(new)
             widget._snapshot = snapshot
+        self._show(widget)  # the first draw does (even if someone asked for the widget before)
         if final:
             if self._static_handle is not None:
                 self._static_handle.update(self._static_bundle(snapshot), raw=True)
