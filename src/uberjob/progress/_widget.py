@@ -181,7 +181,7 @@ class WidgetProgressObserver(ModelView):
     def widget(self) -> ProgressWidget:
         """The run's widget (made now, showing the latest snapshot, if no draw made it yet)."""
         if self._widget is None:
-            self._make_widget(self.model.snapshot(), final=False)
+            self._make_widget(self.model.snapshot())
         return self._widget
 
     @property
@@ -202,11 +202,10 @@ class WidgetProgressObserver(ModelView):
             widget._run = run
             widget._stop = "available"
 
-    def _make_widget(self, snapshot: dict, *, final: bool) -> ProgressWidget:
+    def _make_widget(self, snapshot: dict) -> ProgressWidget:
         # Everything known so far goes into the widget's first state, in one comm message.
         instances = self.model.instances()
-        if not final:
-            self._instances_sent = len(instances)
+        self._instances_sent = len(instances)
         widget = self._widget = ProgressWidget(self.model, snapshot=snapshot, instances=instances)
         if self._attached_run is not None:
             self._link_run(widget)
@@ -240,7 +239,7 @@ class WidgetProgressObserver(ModelView):
     def draw(self, snapshot: dict, final: bool) -> None:
         widget = self._widget
         if widget is None:
-            widget = self._make_widget(snapshot, final=final)
+            widget = self._make_widget(snapshot)
         elif final:
             with widget.hold_sync():
                 widget._instances = self.model.instances()
