@@ -35,10 +35,13 @@ def _repr_scope(scope: tuple) -> str:
 class Node:
     """A symbolic value in a call graph."""
 
-    __slots__ = ("scope",)
+    # _epoch and _index are the engine's scratch space while it compiles a plan (see
+    # uberjob._engine.compile): a node's number there, valid only while _epoch is that compile's.
+    __slots__ = ("_epoch", "_index", "scope")
 
     def __init__(self, *, scope: tuple = ()):
         self.scope = scope
+        self._epoch = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({_repr_scope(self.scope).lstrip(', ')})"
@@ -55,6 +58,7 @@ class Literal(Node):
     def __init__(self, value, *, scope: tuple = ()):
         self.value = value
         self.scope = scope
+        self._epoch = None
 
     def __repr__(self) -> str:
         return f"Literal({self.value!r}{_repr_scope(self.scope)})"
@@ -77,6 +81,7 @@ class Call(Node):
         self.stack_frame = stack_frame
         self._args = None
         self._kwargs = None
+        self._epoch = None
 
     def __repr__(self) -> str:
         frame = ", stack_frame=..." if self.stack_frame is not None else ""

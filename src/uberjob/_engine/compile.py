@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import gc
 import random
+import threading
 from collections import Counter
 
 from uberjob._plan import PlanStructure
@@ -122,6 +123,51 @@ def _postorder(
     return order, state
 
 
+_numbering_lock = threading.Lock()  # nodes carry one compile's numbering at a time
+
+
+def _number_postorder(roots, structure: PlanStructure, finish, epoch) -> None:
+    """_postorder, with each node's state kept on the node: ``node._epoch is epoch`` once it is
+    seen, then ``node._index`` is -1 while it is on the path and what ``finish`` sets after.
+
+    A dict of 10^5 nodes is a few MB that every edge looks up at random; the nodes are touched
+    anyway. ``finish(node)`` must set ``node._index``. Callers hold ``_numbering_lock``.
+
+    :raises CycleError: naming the nodes on a cycle.
+    """
+    deps_of = structure.dependencies
+    children_of = structure.children
+    for root in roots:
+        if root._epoch is epoch or (type(root) is Literal and not deps_of(root)):
+            continue
+        root._epoch = epoch
+        root._index = -1
+        stack = [(root, iter(children_of(root)))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                kind = type(child)
+                if kind is not Call and (kind is not Literal or not deps_of(child)):
+                    continue  # a plain value or a constant literal: nothing to wait for
+                if child._epoch is not epoch:
+                    child._epoch = epoch
+                    grandchildren = children_of(child)
+                    if not grandchildren:  # a leaf: finished at once, no stack frame needed
+                        finish(child)
+                        continue
+                    child._index = -1
+                    stack.append((child, iter(grandchildren)))
+                    break
+                if child._index < 0:
+                    path = [entry[0] for entry in stack]
+                    cycle = path[path.index(child) :]
+                    names = " -> ".join(repr(n) for n in reversed(cycle))
+                    raise CycleError(f"The plan contains a cycle: {names} -> {child!r}.")
+            else:
+                stack.pop()
+                finish(node)
+
+
 def _without_cyclic_gc(function):
     """Run ``function`` with the cyclic garbage collector paused.
 
@@ -201,7 +247,9 @@ def compile_plan(
         scope = (*node_scope, name)
         return interned.setdefault(scope, scope)
 
-    index: dict[Node, int | None] = {}
+    # Each node's number is kept on the node (see _number_postorder), valid while node._epoch
+    # is this compile's: two slot reads instead of a dict lookup per edge.
+    epoch = object()
 
     def link(j: int, i: int) -> None:
         current = succ[j]
@@ -215,7 +263,7 @@ def compile_plan(
     order: list[Node] = compiled.nodes
 
     def finish(node) -> None:
-        i = index[node] = len(fns)
+        i = node._index = len(fns)
         order.append(node)
         succ.append(None)
         uses.append(0)
@@ -246,24 +294,22 @@ def compile_plan(
                     if refs is None:
                         refs = []
                         args = list(args)
-                    j = index.get(arg)
-                    if j is None:  # a constant literal: its value goes into the template
+                    if arg._epoch is not epoch:  # a constant literal: its value goes in
                         args[position] = arg.value
                     else:
-                        refs.append((position, j))
+                        refs.append((position, arg._index))
             positional.append(args)
             if kwargs:
                 kwargs = dict(kwargs)
                 for name, arg in kwargs.items():
                     kind = type(arg)
                     if kind is Call or kind is Literal:
-                        j = index.get(arg)
-                        if j is None:
+                        if arg._epoch is not epoch:
                             kwargs[name] = arg.value
                         else:
                             if refs is None:
                                 refs = []
-                            refs.append((name, j))
+                            refs.append((name, arg._index))
             kwargs_list.append(kwargs or None)
             refs_list.append(tuple(refs) if refs else ())
         count = 0
@@ -280,15 +326,14 @@ def compile_plan(
                     current.append(i)
         if has_deps:
             for dependency in deps_of(node):
-                j = index.get(dependency)
-                if j is not None:  # a constant literal dependency is always satisfied
-                    link(j, i)
+                if dependency._epoch is epoch:  # a constant literal one is always satisfied
+                    link(dependency._index, i)
                     count += 1
         waiting.append(count)
 
-    # _postorder records each node's position in `index` before it calls finish(node), and a
-    # node finishes after everything it waits for: finish() can look all of them up.
-    _postorder(roots, structure, finish, index)
+    # A node finishes after everything it waits for: finish() can look all of them up.
+    with _numbering_lock:
+        _number_postorder(roots, structure, finish, epoch)
     compiled.scope_totals = Counter(scopes)  # counted in C, not one += per node
     compiled.scope_totals.pop((), None)  # literals that wait for dependencies are not calls
     compiled.fuse = [-1] * len(order)
@@ -296,7 +341,7 @@ def compile_plan(
         if type(output) is Literal and not deps_of(output):
             compiled.output_value = output.value
         else:
-            compiled.output = index.get(output, -1)
+            compiled.output = output._index if output._epoch is epoch else -1
     if scheduler == "random":
         _permute(compiled, random.sample(range(len(order)), len(order)))
     if fuse:

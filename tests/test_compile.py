@@ -1,0 +1,132 @@
+"""Compiling keeps each node's number on the node (graph.Node._epoch/_index): numbers left over
+from earlier compiles, failed compiles and other plans sharing the nodes must never leak in."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import uberjob
+from uberjob._engine import compile as compile_module
+from uberjob._engine.compile import CycleError, compile_plan
+from uberjob._plan import plan_structure
+
+
+def add(*values):
+    return sum(values)
+
+
+def compiled_for(plan, output):
+    return compile_plan(plan_structure(plan), [output], output)
+
+
+def test_each_compile_numbers_only_what_its_roots_need():
+    plan = uberjob.Plan()
+    a = plan.call(add, 1)
+    b = plan.call(add, a, 2)
+    c = plan.call(add, 10)
+    d = plan.call(add, c, b)
+
+    assert len(compiled_for(plan, d)) == 4
+    only_b = compiled_for(plan, b)  # a, b and d, c were numbered 0..3 by the compile before
+    assert only_b.nodes == [a, b]
+    assert only_b.refs[1] == ((0, 0),)
+    assert only_b.output == 1
+    assert uberjob.run(plan, output=[b, d], progress=False) == [3, 13]
+
+
+def test_a_failed_compile_leaves_no_numbers_behind():
+    plan = uberjob.Plan()
+    x = plan.call(add, 1)
+    y = plan.call(add, x)
+    z = plan.call(add, y)
+    plan.add_dependency(z, y)  # y -> z -> y
+    with pytest.raises(CycleError, match="cycle"):
+        compiled_for(plan, z)
+    # x was finished and y, z were left "on the path" by the failed compile.
+    assert compiled_for(plan, x).nodes == [x]
+    assert uberjob.run(plan, output=x, progress=False) == 1
+    with pytest.raises(ValueError, match="cycle"):
+        uberjob.run(plan, output=y, progress=False)
+
+
+def test_a_literal_shared_by_plan_copies_is_constant_where_it_has_no_dependencies():
+    plan = uberjob.Plan()
+    literal = plan.lit(5)
+    copy = plan.copy()
+    first = plan.call(add, 1)
+    plan.add_dependency(first, literal)  # a dependency in `plan` only
+    in_plan = plan.call(add, literal, 1)
+    in_copy = copy.call(add, literal, 2)
+
+    with_deps = compiled_for(plan, in_plan)
+    assert literal in with_deps.nodes  # waits for `first` there
+    constant = compiled_for(copy, in_copy)
+    assert constant.nodes == [in_copy]  # its value is copied into the template here
+    assert list(constant.positional[0]) == [5, 2]
+    assert uberjob.run(plan, output=in_plan, progress=False) == 6
+    assert uberjob.run(copy, output=in_copy, progress=False) == 7
+
+
+class _BlockingName:
+    """A callable whose name lookup (made while compiling) blocks its first caller."""
+
+    def __init__(self):
+        self.entered = threading.Event()
+        self.resume = threading.Event()
+        self._first = True
+
+    def __getattr__(self, name):
+        if name != "__qualname__":
+            raise AttributeError(name)
+        if self._first:
+            self._first = False
+            self.entered.set()
+            self.resume.wait()
+        return "BlockingName"
+
+    def __call__(self, *values):
+        return sum(values)
+
+
+def test_compiles_of_shared_nodes_take_turns():
+    plan = uberjob.Plan()
+    blocking = _BlockingName()
+    leaves = [plan.call(add, i) for i in range(5)]
+    total = plan.call(blocking, *leaves)
+    results = {}
+    compiling = threading.Thread(target=lambda: results.setdefault("c", compiled_for(plan, total)))
+    compiling.start()
+    try:
+        assert blocking.entered.wait(timeout=10)
+        # Mid-compile: another compile of these nodes would overwrite their numbers.
+        assert not compile_module._numbering_lock.acquire(blocking=False)
+    finally:
+        blocking.resume.set()
+        compiling.join()
+    compiled = results["c"]
+    assert compiled.nodes == [*leaves, total]
+    assert compiled.refs[5] == tuple((k, k) for k in range(5))
+
+
+def test_runs_of_one_plan_from_many_threads_all_get_their_results():
+    plan = uberjob.Plan()
+    level = [plan.call(add, i) for i in range(300)]
+    while len(level) > 1:
+        level = [plan.call(add, *level[k : k + 7]) for k in range(0, len(level), 7)]
+    expected = sum(range(300))
+    barrier = threading.Barrier(4)
+    results = []
+
+    def run():
+        barrier.wait()
+        for _ in range(5):
+            results.append(uberjob.run(plan, output=level[0], max_workers=2, progress=False))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 20
