@@ -169,6 +169,42 @@ def test_batched_progress_counts_what_per_event_progress_counts(max_workers):
     assert batched.starts_counted_before_failures
 
 
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_call_is_counted_as_running_while_it_runs(batched, fused):
+    """Workers report no start events: the owner must still see a call start before it ends
+    (each call here waits until the observer has counted it as running)."""
+    seen = {}
+
+    class Observer(CountingObserver):
+        def increment_running(self, *, section, scope):
+            super().increment_running(section=section, scope=scope)
+            seen.setdefault(scope[-1].rsplit(".", 1)[-1], threading.Event()).set()
+
+        def _record_batch(self, section, started, completed):
+            super()._record_batch(section, started, completed)
+            for scope in started:
+                seen.setdefault(scope[-1].rsplit(".", 1)[-1], threading.Event()).set()
+
+    def wait_until_seen(name):
+        def call(*_):
+            event = seen.setdefault(name, threading.Event())
+            assert event.wait(timeout=30), f"{name} was never counted as running"
+            return name
+
+        call.__qualname__ = name
+        return call
+
+    plan = uberjob.Plan()
+    first = plan.call(wait_until_seen("first"))
+    second = plan.call(wait_until_seen("second"), first)  # fused with `first` (one consumer)
+    output = [first, second] if not fused else second
+    observer = Observer(batched)
+    uberjob.run(plan, output=output, max_workers=2, progress=Progress(lambda: observer))
+    calls = 2 if fused else 3  # and the output list's gather call
+    assert sum(observer.running.values()) == sum(observer.completed.values()) == calls
+
+
 @pytest.mark.parametrize("scheduler", ["default", "random", None])
 def test_schedulers_compute_the_same_result(scheduler):
     plan = uberjob.Plan()

@@ -14,6 +14,9 @@ with a timeout, so Ctrl-C (or a kernel interrupt) is seen within a fraction of a
 calls the progress observer's ``tick()`` on each turn so views redraw from this one thread.
 
 Dispatchers (threads.py, executors.py) run the calls and report events ``(i << 3) | kind``.
+A call's start is counted once (``counted_start[i]``): from a ``START`` event, or, for a dispatcher
+with ``running_slots`` (the thread pool, whose workers report no starts), when the owner reads the
+slots at the end of a turn or sees the call's end, whichever comes first.
 """
 
 from __future__ import annotations
@@ -64,14 +67,13 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     ``KeyboardInterrupt`` through at once (after telling the dispatcher to halt).
     """
     n = len(compiled)
-    fns, succ, waiting, uses, refs, values, fuse, scopes, nodes = (
+    fns, succ, waiting, uses, refs, values, scopes, nodes = (
         compiled.fns,
         compiled.succ,
         compiled.waiting,
         compiled.uses,
         compiled.refs,
         compiled.values,
-        compiled.fuse,
         compiled.scopes,
         compiled.nodes,
     )
@@ -91,6 +93,31 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     finished: dict[tuple, int] = {}
     start_scope = finish_scope = None
     start_run = finish_run = 0
+    counted_start = bytearray(n)
+    # Starts that no event reports are seen when the loop turns; it turns at least once per
+    # redraw interval then, so a long call shows as running (and is credited its time) in time.
+    running_slots = getattr(dispatcher, "running_slots", None)
+    poll_seconds = POLL_SECONDS if running_slots is None else TICK_SECONDS
+
+    def count_start(i: int) -> None:
+        """Count the start of call ``i`` (outside the hot path, which inlines this)."""
+        nonlocal start_scope, start_run
+        counted_start[i] = 1
+        scope = scopes[i]
+        if record_batch is None:
+            increment_running(section=section, scope=scope)
+        elif scope is start_scope:
+            start_run += 1
+        else:
+            if start_run:
+                started[start_scope] = started.get(start_scope, 0) + start_run
+            start_scope, start_run = scope, 1
+
+    def count_running_slots() -> None:
+        """Count the starts of calls that workers are running and nobody reported yet."""
+        for i in running_slots:
+            if i >= 0 and not counted_start[i]:
+                count_start(i)
 
     def flush() -> None:
         nonlocal start_run, finish_run
@@ -156,24 +183,25 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         get = dispatcher.events.get
         while outstanding:
             try:
-                event = get(timeout=POLL_SECONDS)
+                event = get(timeout=poll_seconds)
             except Empty:
                 event = None
             ready: list[int] = []
             while event is not None:
                 i = event >> SHIFT
                 kind = event & MASK
-                if kind == START:
-                    if record_batch is None:
-                        increment_running(section=section, scope=scopes[i])
-                    elif scopes[i] is start_scope:
-                        start_run += 1
-                    else:
-                        if start_run:
-                            started[start_scope] = started.get(start_scope, 0) + start_run
-                        start_scope, start_run = scopes[i], 1
-                elif kind in (DONE, DONE_NEXT):
+                if kind in (DONE, DONE_NEXT):
                     completed += 1
+                    if not counted_start[i]:  # count_start(i), inlined
+                        counted_start[i] = 1
+                        if record_batch is None:
+                            increment_running(section=section, scope=scopes[i])
+                        elif scopes[i] is start_scope:
+                            start_run += 1
+                        else:
+                            if start_run:
+                                started[start_scope] = started.get(start_scope, 0) + start_run
+                            start_scope, start_run = scopes[i], 1
                     if record_batch is None:
                         increment_completed(section=section, scope=scopes[i])
                     elif scopes[i] is finish_scope:
@@ -183,19 +211,15 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                             finished[finish_scope] = finished.get(finish_scope, 0) + finish_run
                         finish_scope, finish_run = scopes[i], 1
                     release_and_advance(i, ready)
-                    if kind == DONE:
-                        outstanding -= 1
-                    elif record_batch is None:
-                        increment_running(section=section, scope=scopes[fuse[i]])
-                    elif scopes[fuse[i]] is start_scope:
-                        start_run += 1
-                    else:
-                        if start_run:
-                            started[start_scope] = started.get(start_scope, 0) + start_run
-                        start_scope, start_run = scopes[fuse[i]], 1
+                    if kind == DONE:  # else its worker went on to the fused successor,
+                        outstanding -= 1  # whose start is counted like any other's
+                elif kind == START:  # from dispatchers without running slots
+                    count_start(i)
                 elif kind == FAIL:
                     outstanding -= 1
                     errors += 1
+                    if not counted_start[i]:
+                        count_start(i)
                     error = chained_call_error(nodes[i], dispatcher.failure(i))
                     if first_error is None:
                         first_error = error
@@ -223,6 +247,8 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                     dispatcher.submit_many(ready)
             dispatcher.pump()
             handle.completed = completed
+            if running_slots is not None:
+                count_running_slots()
             if record_batch is not None:
                 flush()
             now = time.monotonic()

@@ -3,10 +3,14 @@
 Hand-off without locks in the workers' hot path: ready node indices go into a shared heap (the
 owner pushes, workers pop; ``heapq`` on a list of ints runs entirely in C while holding the GIL, so
 each push and pop is atomic) and every pushed index is matched by one token on a ``SimpleQueue``
-that idle workers block on. A worker reports ``START`` before a call and ``DONE``/``FAIL`` after,
-writing the value into the shared ``values`` list itself; when the call has a fused successor
-(compile.py) it runs that one next without waiting for the owner. Two thread hand-offs per call
-would cost ~75 µs on these machines; a worker that keeps going costs ~1 µs.
+that idle workers block on. A worker reports ``DONE``/``FAIL`` after a call, writing the value
+into the shared ``values`` list itself; when the call has a fused successor (compile.py) it runs
+that one next without waiting for the owner. Two thread hand-offs per call would cost ~75 µs on
+these machines; a worker that keeps going costs ~1 µs.
+
+Starts are not events: each worker writes the index it is running into its own slot of
+``running_slots``, which the owner reads when it redraws (see owner.py). A ``START`` event per
+call was half of all events, and each one could wake the owner for nothing.
 """
 
 from __future__ import annotations
@@ -40,9 +44,12 @@ class ThreadDispatcher:
         self._started = False
         calls = sum(fn is not None for fn in compiled.fns)
         self._threads = [
-            threading.Thread(target=self._work, name=f"uberjob-worker-{k}", daemon=True)
+            threading.Thread(target=self._work, args=(k,), name=f"uberjob-worker-{k}", daemon=True)
             for k in range(max(1, min(max_workers, calls)))
         ]
+        # running_slots[k]: the call worker k started last (-1 before its first). Stale once it
+        # has reported that call's end; the owner knows which ends it has seen.
+        self.running_slots = [-1] * len(self._threads)
 
     def start(self) -> None:
         """Nothing yet: the threads start with the first work handed over (see _start_threads)."""
@@ -98,7 +105,7 @@ class ThreadDispatcher:
         for _ in self._threads:
             self._tokens.put(None)
 
-    def _work(self) -> None:
+    def _work(self, k: int) -> None:
         compiled = self.compiled
         fns, positional, kwargs_list, refs_list = (
             compiled.fns,
@@ -108,6 +115,7 @@ class ThreadDispatcher:
         )
         values, fuse, output = compiled.values, compiled.fuse, compiled.output
         control, retry, heap, failures = self.control, self.retry, self._heap, self._failures
+        slots = self.running_slots
         take = self._tokens.get
         report = self.events.put
         # The worker that sees the error over the limit halts the run itself, so that no other
@@ -125,9 +133,9 @@ class ThreadDispatcher:
             if control.halt:
                 report(i << SHIFT | DISCARD)
                 continue
-            report(i << SHIFT)  # START
             previous = -1
             while True:
+                slots[k] = i  # a list store is atomic: the owner sees this call as started
                 args = positional[i]
                 kwargs = kwargs_list[i]
                 refs = refs_list[i]
