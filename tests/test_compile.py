@@ -3,6 +3,7 @@ from earlier compiles, failed compiles and other plans sharing the nodes must ne
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 
 import pytest
@@ -31,7 +32,7 @@ def test_each_compile_numbers_only_what_its_roots_need():
     assert len(compiled_for(plan, d)) == 4
     only_b = compiled_for(plan, b)  # a, b and d, c were numbered 0..3 by the compile before
     assert only_b.nodes == [a, b]
-    assert only_b.refs[1] == ((0, 0),)
+    assert only_b.refs[1] == (0,)
     assert only_b.output == 1
     assert uberjob.run(plan, output=[b, d], progress=False) == [3, 13]
 
@@ -107,7 +108,7 @@ def test_compiles_of_shared_nodes_take_turns():
         compiling.join()
     compiled = results["c"]
     assert compiled.nodes == [*leaves, total]
-    assert compiled.refs[5] == tuple((k, k) for k in range(5))
+    assert compiled.refs[5] == (0, 1, 2, 3, 4)
 
 
 def test_runs_of_one_plan_from_many_threads_all_get_their_results():
@@ -130,3 +131,55 @@ def test_runs_of_one_plan_from_many_threads_all_get_their_results():
     for thread in threads:
         thread.join()
     assert results == [expected] * 20
+
+
+def layout(*args, **kwargs):
+    return args, kwargs
+
+
+@pytest.mark.parametrize("executor", [None, "threads"])
+def test_every_argument_layout_reaches_the_call(executor):
+    """Arguments are compiled three ways: no node at all, nodes only (no template), and a
+    template with slots for nodes among plain values, constant literals and keywords."""
+    plan = uberjob.Plan()
+    a = plan.call(add, 1)
+    b = plan.call(add, 2)
+    constant = plan.lit("c")
+    cases = {
+        "plain": ((7, "x"), {}),
+        "nodes only": ((a, b, a), {}),
+        "nodes, then a plain value": ((a, b, 9), {}),
+        "a plain value, then a constant": ((9, constant, a), {}),
+        "a constant, then nodes": ((constant, a, b), {}),
+        "keywords only": ((), {"p": a, "q": constant, "r": 5}),
+        "nodes and plain keywords": ((a, b), {"r": 5}),
+        "everything": ((a, 9, constant, b), {"p": b, "q": constant}),
+    }
+    value = {a: 1, b: 2, constant: "c"}
+
+    def evaluated(x):
+        return value[x] if isinstance(x, uberjob.graph.Node) else x
+
+    outputs = {name: plan.call(layout, *args, **kwargs) for name, (args, kwargs) in cases.items()}
+    expected = {
+        name: (tuple(map(evaluated, args)), {k: evaluated(v) for k, v in kwargs.items()})
+        for name, (args, kwargs) in cases.items()
+    }
+    pool = concurrent.futures.ThreadPoolExecutor(2) if executor else None
+    try:
+        results = uberjob.run(plan, output=outputs, executor=pool, progress=False)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    assert results == expected
+
+
+def test_calls_with_the_same_argument_layout_share_its_slots():
+    plan = uberjob.Plan()
+    a = plan.call(add, 1)
+    calls = [plan.call(add, a, k) for k in range(3)]
+    compiled = compiled_for(plan, plan.call(add, *calls))
+    slots = [compiled.slots[compiled.nodes.index(call)] for call in calls]
+    assert slots[0] == (0,)
+    assert slots[0] is slots[1] is slots[2]
+    assert compiled.slots[-1] is None  # its arguments are exactly its refs' values

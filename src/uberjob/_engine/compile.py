@@ -46,6 +46,7 @@ class CompiledPlan:
         "refs",
         "scope_totals",
         "scopes",
+        "slots",
         "succ",
         "uses",
         "values",
@@ -57,7 +58,13 @@ class CompiledPlan:
         self.fns: list = []  # index -> callable, or None for a literal with dependencies
         self.positional: list = []  # index -> positional argument template (tuple or list)
         self.kwargs: list = []  # index -> keyword argument template (dict) or None
-        self.refs: list = []  # index -> tuple of (position or name, source index) or ()
+        # index -> tuple of the source indices whose values are arguments, in argument order
+        self.refs: list = []
+        # index -> None when the positional arguments are exactly the refs' values, in order,
+        # and the keyword arguments hold none (the common case: no template to copy); else a
+        # tuple parallel to refs of positions (int) into the positional template and names
+        # (str) into the keyword one
+        self.slots: list = []
         self.succ: list = []  # index -> None, a successor index, or a list of them
         self.waiting: list[int] = []  # index -> number of unfinished predecessor edges
         self.uses: list[int] = []  # index -> number of argument edges that read its value
@@ -70,6 +77,30 @@ class CompiledPlan:
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+    def ref_slots(self, i: int):
+        """Pairs ``(position or name, source index)`` of node ``i``'s argument values."""
+        refs = self.refs[i]
+        slots = self.slots[i]
+        return zip(range(len(refs)) if slots is None else slots, refs, strict=True)
+
+    def arguments(self, i: int) -> tuple[tuple, dict | None]:
+        """Node ``i``'s positional and keyword arguments, from the values computed so far."""
+        args, kwargs, values = self.positional[i], self.kwargs[i], self.values
+        refs = self.refs[i]
+        if not refs:
+            return tuple(args), kwargs
+        slots = self.slots[i]
+        if slots is None:
+            return tuple(map(values.__getitem__, refs)), kwargs
+        args = list(args)
+        kwargs = dict(kwargs) if kwargs is not None else None
+        for key, j in zip(slots, refs, strict=True):
+            if type(key) is int:
+                args[key] = values[j]
+            else:
+                kwargs[key] = values[j]
+        return tuple(args), kwargs
 
 
 def _postorder(
@@ -226,6 +257,8 @@ def compile_plan(
         compiled.kwargs,
         compiled.refs,
     )
+    slots_list = compiled.slots
+    interned_slots: dict[tuple, tuple] = {}  # nodes with the same layout share one tuple
     succ, waiting, uses, values, scopes = (
         compiled.succ,
         compiled.waiting,
@@ -267,12 +300,13 @@ def compile_plan(
         order.append(node)
         succ.append(None)
         uses.append(0)
-        refs = None
+        refs = None  # source indices, in argument order
         if type(node) is not Call:  # a literal that waits for dependencies
             fns.append(None)
             positional.append(())
             kwargs_list.append(None)
             refs_list.append(())
+            slots_list.append(None)
             values.append(node.value)
             scopes.append(())
         else:
@@ -288,16 +322,25 @@ def compile_plan(
                 args, kwargs = node._args, node._kwargs
             else:
                 args, kwargs = arguments(node)
+            slots = None  # positions (and names) of the refs, when not simply 0, 1, 2, ...
+            template = None  # a copy of args, once a constant literal's value goes in
             for position, arg in enumerate(args):
                 kind = type(arg)
                 if kind is Call or kind is Literal:
+                    if arg._epoch is not epoch:  # a constant literal: its value goes in
+                        if slots is None:
+                            slots = list(range(len(refs))) if refs else []
+                        if template is None:
+                            template = args = list(args)
+                        template[position] = arg.value
+                        continue
                     if refs is None:
                         refs = []
-                        args = list(args)
-                    if arg._epoch is not epoch:  # a constant literal: its value goes in
-                        args[position] = arg.value
-                    else:
-                        refs.append((position, arg._index))
+                    refs.append(arg._index)
+                    if slots is not None:
+                        slots.append(position)
+                elif slots is None:  # a plain value among the arguments
+                    slots = list(range(len(refs))) if refs else []
             positional.append(args)
             if kwargs:
                 kwargs = dict(kwargs)
@@ -309,13 +352,25 @@ def compile_plan(
                         else:
                             if refs is None:
                                 refs = []
-                            refs.append((name, arg._index))
+                            if slots is None:
+                                slots = list(range(len(refs)))
+                            refs.append(arg._index)
+                            slots.append(name)
             kwargs_list.append(kwargs or None)
-            refs_list.append(tuple(refs) if refs else ())
+            if refs:
+                refs_list.append(tuple(refs))
+                if slots is None:
+                    slots_list.append(None)
+                else:
+                    slots = tuple(slots)
+                    slots_list.append(interned_slots.setdefault(slots, slots))
+            else:
+                refs_list.append(())
+                slots_list.append(None)
         count = 0
         if refs:
             count = len(refs)
-            for _, j in refs:
+            for j in refs:
                 uses[j] += 1
                 current = succ[j]  # link(j, i), inlined: this is the hottest loop of compiling
                 if current is None:
@@ -359,13 +414,13 @@ def _permute(compiled: CompiledPlan, new_of: list[int]) -> None:
             result[new_of[i]] = item
         return result
 
-    compiled.refs = [tuple((key, new_of[j]) for key, j in refs) for refs in compiled.refs]
+    compiled.refs = [tuple(new_of[j] for j in refs) for refs in compiled.refs]
     compiled.succ = [
         None if s is None else new_of[s] if type(s) is int else [new_of[t] for t in s]
         for s in compiled.succ
     ]
-    for name in ("nodes", "fns", "positional", "kwargs", "refs", "succ", "waiting", "uses",
-                 "values", "scopes"):  # fmt: skip
+    for name in ("nodes", "fns", "positional", "kwargs", "refs", "slots", "succ", "waiting",
+                 "uses", "values", "scopes"):  # fmt: skip
         setattr(compiled, name, moved(getattr(compiled, name)))
     if compiled.output >= 0:
         compiled.output = new_of[compiled.output]

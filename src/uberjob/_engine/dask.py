@@ -216,19 +216,14 @@ class DaskDispatcher:
         except TypeError:
             name = _key_prefix(fn)
         key = f"{name}-{self._token}-{i}"
-        args, kwargs, refs, values = (
-            compiled.positional[i],
-            compiled.kwargs[i],
-            compiled.refs[i],
-            compiled.values,
-        )
+        args, kwargs, values = compiled.positional[i], compiled.kwargs[i], compiled.values
         slots = []
         dependencies = []
-        if refs:
+        if compiled.refs[i]:
             future_type = self._future_type
             args = list(args)
             kwargs = dict(kwargs) if kwargs is not None else None
-            for slot, j in refs:
+            for slot, j in compiled.ref_slots(i):
                 value = values[j]
                 if type(value) is future_type:
                     slots.append(slot)

@@ -56,7 +56,7 @@ class ExecutorDispatcher:
             return
         while ready and len(in_flight) < self.cap:
             i = heappop(ready)
-            args, kwargs = self._arguments(i)
+            args, kwargs = self.compiled.arguments(i)
             self.events.put(i << SHIFT | START)
             try:
                 future = self.executor.submit(invoke, compiled.fns[i], args, kwargs, self.retry)
@@ -66,24 +66,6 @@ class ExecutorDispatcher:
                 continue
             in_flight.add(future)
             future.add_done_callback(lambda f, i=i: self._finished(i, f))
-
-    def _arguments(self, i: int):
-        compiled = self.compiled
-        args, kwargs, refs, values = (
-            compiled.positional[i],
-            compiled.kwargs[i],
-            compiled.refs[i],
-            compiled.values,
-        )
-        if refs:
-            args = list(args)
-            kwargs = dict(kwargs) if kwargs is not None else None
-            for key, j in refs:
-                if type(key) is int:
-                    args[key] = values[j]
-                else:
-                    kwargs[key] = values[j]
-        return tuple(args), kwargs
 
     def _finished(self, i: int, future) -> None:
         self._in_flight.discard(future)

@@ -150,7 +150,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         return calls
 
     def release_and_advance(i: int, ready: list[int]) -> None:
-        for _, j in refs[i]:
+        for j in refs[i]:
             left = uses[j] - 1
             uses[j] = left
             if left == 0 and j != output:

@@ -9,8 +9,8 @@ that one next without waiting for the owner. Two thread hand-offs per call would
 these machines; a worker that keeps going costs ~1 µs.
 
 Starts are not events: each worker writes the index it is running into its own slot of
-``running_slots``, which the owner reads when it redraws (see owner.py). A ``START`` event per
-call was half of all events, and each one could wake the owner for nothing.
+``running_slots``, which the owner reads at the end of each turn (see owner.py). A ``START`` event
+per call was half of all events, and each one could wake the owner for nothing.
 """
 
 from __future__ import annotations
@@ -107,15 +107,17 @@ class ThreadDispatcher:
 
     def _work(self, k: int) -> None:
         compiled = self.compiled
-        fns, positional, kwargs_list, refs_list = (
+        fns, positional, kwargs_list, refs_list, slots_list = (
             compiled.fns,
             compiled.positional,
             compiled.kwargs,
             compiled.refs,
+            compiled.slots,
         )
         values, fuse, output = compiled.values, compiled.fuse, compiled.output
         control, retry, heap, failures = self.control, self.retry, self._heap, self._failures
-        slots = self.running_slots
+        running = self.running_slots
+        value_of = values.__getitem__
         take = self._tokens.get
         report = self.events.put
         # The worker that sees the error over the limit halts the run itself, so that no other
@@ -135,18 +137,20 @@ class ThreadDispatcher:
                 continue
             previous = -1
             while True:
-                slots[k] = i  # a list store is atomic: the owner sees this call as started
-                args = positional[i]
+                running[k] = i  # a list store is atomic: the owner sees this call as started
                 kwargs = kwargs_list[i]
                 refs = refs_list[i]
-                if refs:
-                    args = list(args)
-                    if kwargs is None:
-                        for position, j in refs:
-                            args[position] = values[j]
+                if not refs:
+                    args = positional[i]
+                else:
+                    slots = slots_list[i]
+                    if slots is None:  # the arguments are exactly the refs' values
+                        args = list(map(value_of, refs))
                     else:
-                        kwargs = dict(kwargs)
-                        for key, j in refs:
+                        args = list(positional[i])
+                        if kwargs is not None:
+                            kwargs = dict(kwargs)
+                        for key, j in zip(slots, refs, strict=True):
                             if type(key) is int:
                                 args[key] = values[j]
                             else:
