@@ -169,6 +169,25 @@ def test_batched_progress_counts_what_per_event_progress_counts(max_workers):
     assert batched.starts_counted_before_failures
 
 
+def test_an_observer_built_on_the_null_one_still_sees_every_event():
+    from uberjob.progress._basic import NullProgressObserver
+
+    class Completions(NullProgressObserver):
+        def __init__(self):
+            self.completed = Counter()
+
+        def increment_completed(self, *, section, scope):
+            self.completed[scope] += 1
+
+    observer = Completions()
+    plan = uberjob.Plan()
+    xs = [plan.call(square, i) for i in range(5)]
+    assert uberjob.run(plan, output=xs, progress=Progress(lambda: observer)) == [0, 1, 4, 9, 16]
+    assert observer.completed == Counter(
+        {("test_run_options.square",): 5, ("uberjob._builtins.gather_list",): 1}
+    )
+
+
 @pytest.mark.parametrize("batched", [False, True])
 @pytest.mark.parametrize("fused", [False, True])
 def test_a_call_is_counted_as_running_while_it_runs(batched, fused):

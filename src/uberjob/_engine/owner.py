@@ -97,6 +97,11 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     # Starts that no event reports are seen when the loop turns; it turns at least once per
     # redraw interval then, so a long call shows as running (and is credited its time) in time.
     running_slots = getattr(dispatcher, "running_slots", None)
+    if getattr(observer, "observes_nothing", False):  # null_progress: nothing to count
+        record_batch = running_slots = None
+        counting = False
+    else:
+        counting = True
     poll_seconds = POLL_SECONDS if running_slots is None else TICK_SECONDS
 
     def count_start(i: int) -> None:
@@ -192,24 +197,25 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                 kind = event & MASK
                 if kind in (DONE, DONE_NEXT):
                     completed += 1
-                    if not counted_start[i]:  # count_start(i), inlined
-                        counted_start[i] = 1
+                    if counting:  # (a run without progress skips all of it)
+                        if not counted_start[i]:  # count_start(i), inlined
+                            counted_start[i] = 1
+                            if record_batch is None:
+                                increment_running(section=section, scope=scopes[i])
+                            elif scopes[i] is start_scope:
+                                start_run += 1
+                            else:
+                                if start_run:
+                                    started[start_scope] = started.get(start_scope, 0) + start_run
+                                start_scope, start_run = scopes[i], 1
                         if record_batch is None:
-                            increment_running(section=section, scope=scopes[i])
-                        elif scopes[i] is start_scope:
-                            start_run += 1
+                            increment_completed(section=section, scope=scopes[i])
+                        elif scopes[i] is finish_scope:
+                            finish_run += 1
                         else:
-                            if start_run:
-                                started[start_scope] = started.get(start_scope, 0) + start_run
-                            start_scope, start_run = scopes[i], 1
-                    if record_batch is None:
-                        increment_completed(section=section, scope=scopes[i])
-                    elif scopes[i] is finish_scope:
-                        finish_run += 1
-                    else:
-                        if finish_run:
-                            finished[finish_scope] = finished.get(finish_scope, 0) + finish_run
-                        finish_scope, finish_run = scopes[i], 1
+                            if finish_run:
+                                finished[finish_scope] = finished.get(finish_scope, 0) + finish_run
+                            finish_scope, finish_run = scopes[i], 1
                     release_and_advance(i, ready)
                     if kind == DONE:  # else its worker went on to the fused successor,
                         outstanding -= 1  # whose start is counted like any other's

@@ -17,6 +17,12 @@ __all__ = [
 class NullProgressObserver(ProgressObserver):
     """Observes nothing."""
 
+    @property
+    def observes_nothing(self) -> bool:
+        """The engine skips counting events for this observer; not for subclasses, which may
+        override some methods to observe something."""
+        return type(self) is NullProgressObserver
+
     def __enter__(self):
         return self
 
