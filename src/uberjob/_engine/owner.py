@@ -216,7 +216,28 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                             if finish_run:
                                 finished[finish_scope] = finished.get(finish_scope, 0) + finish_run
                             finish_scope, finish_run = scopes[i], 1
-                    release_and_advance(i, ready)
+                    # release_and_advance(i, ready), inlined: once per call, the hottest code here
+                    for j in refs[i]:
+                        left = uses[j] - 1
+                        uses[j] = left
+                        if left == 0 and j != output:
+                            values[j] = None
+                    if uses[i] == 0 and i != output:
+                        values[i] = None
+                    successors = succ[i]
+                    if successors is None:
+                        pass
+                    elif type(successors) is int:
+                        left = waiting[successors] - 1
+                        waiting[successors] = left
+                        if left == 0:
+                            ready.append(successors)
+                    else:
+                        for s in successors:
+                            left = waiting[s] - 1
+                            waiting[s] = left
+                            if left == 0:
+                                ready.append(s)
                     if kind == DONE:  # else its worker went on to the fused successor,
                         outstanding -= 1  # whose start is counted like any other's
                 elif kind == START:  # from dispatchers without running slots
