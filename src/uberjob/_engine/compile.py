@@ -103,63 +103,32 @@ class CompiledPlan:
         return tuple(args), kwargs
 
 
-def _postorder(
-    roots, structure: PlanStructure, finish=None, state: dict | None = None
-) -> tuple[list[Node], dict]:
-    """Depth-first post-order of everything the roots need (constant literals left out).
+_numbering_lock = threading.Lock()  # nodes carry one compile's numbering at a time
 
-    Returns the order and ``state``: each node's position in it. A caller that passes
-    ``finish(node)`` does that bookkeeping itself: ``finish`` must set ``state[node]`` (to
-    anything but None) and is called for each node after everything the node waits for.
+
+def _postorder(roots, structure: PlanStructure) -> tuple[list[Node], dict[Node, int]]:
+    """Depth-first post-order of everything the roots need (constant literals left out), and
+    each node's position in it.
 
     :raises CycleError: naming the nodes on a cycle.
     """
     order: list[Node] = []
-    state = {} if state is None else state  # node -> None while on the path, then its position
-    deps_of = structure.dependencies
-    children_of = structure.children
-    if finish is None:
 
-        def finish(node) -> None:
-            state[node] = len(order)
-            order.append(node)
+    def finish(node) -> None:
+        node._index = len(order)
+        order.append(node)
 
-    for root in roots:
-        if root in state or (type(root) is Literal and not deps_of(root)):
-            continue
-        state[root] = None
-        stack = [(root, iter(children_of(root)))]
-        while stack:
-            node, children = stack[-1]
-            for child in children:
-                kind = type(child)
-                if kind is not Call and (kind is not Literal or not deps_of(child)):
-                    continue  # a plain value or a constant literal: nothing to wait for
-                if child not in state:
-                    grandchildren = children_of(child)
-                    if not grandchildren:  # a leaf: finished at once, no stack frame needed
-                        finish(child)
-                        continue
-                    state[child] = None
-                    stack.append((child, iter(grandchildren)))
-                    break
-                if state[child] is None:
-                    path = [entry[0] for entry in stack]
-                    cycle = path[path.index(child) :]
-                    names = " -> ".join(repr(n) for n in reversed(cycle))
-                    raise CycleError(f"The plan contains a cycle: {names} -> {child!r}.")
-            else:
-                stack.pop()
-                finish(node)
-    return order, state
-
-
-_numbering_lock = threading.Lock()  # nodes carry one compile's numbering at a time
+    with _numbering_lock:
+        _number_postorder(roots, structure, finish, object())
+    return order, {node: position for position, node in enumerate(order)}
 
 
 def _number_postorder(roots, structure: PlanStructure, finish, epoch) -> None:
-    """_postorder, with each node's state kept on the node: ``node._epoch is epoch`` once it is
-    seen, then ``node._index`` is -1 while it is on the path and what ``finish`` sets after.
+    """Call ``finish(node)`` for everything the roots need, each after everything it waits for
+    (depth-first post-order; constant literals left out).
+
+    Each node's state is kept on the node: ``node._epoch is epoch`` once it is seen, then
+    ``node._index`` is -1 while it is on the path and what ``finish`` sets after.
 
     A dict of 10^5 nodes is a few MB that every edge looks up at random; the nodes are touched
     anyway. ``finish(node)`` must set ``node._index``. Callers hold ``_numbering_lock``.
