@@ -32,6 +32,7 @@ __all__ = ["DISCARD", "DONE", "DONE_NEXT", "FAIL", "START", "Control", "run_owne
 START, DONE, FAIL, DISCARD, DONE_NEXT = range(5)
 SHIFT = 3
 MASK = 7
+_NO_RUN = object()  # the scope of no run of counted calls (see run_owner_loop)
 POLL_SECONDS = 0.1  # how long the owner blocks before checking for interrupts and stops
 TICK_SECONDS = 0.02  # how often, at most, the observer's tick() is called
 
@@ -85,14 +86,15 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     tick = getattr(observer, "tick", None) or (lambda: None)
     # Observers that take batches (ProgressModel.record_batch) get a turn's starts and
     # completions counted per scope, at the end of the turn, instead of one call per event.
-    # Events mostly come in runs of one scope (a layer of calls planned in one loop), so the
-    # current run is counted in a local (`scope is run_scope`: no hashing) and folded into the
-    # dict when the scope changes.
+    # Most calls are seen once, at their end, as started *and* completed; they mostly come in
+    # runs of one scope (a layer of calls planned in one loop), so the current run is counted
+    # in a local (`scope is run_scope`: no hashing) and folded into both dicts when the scope
+    # changes. Starts and ends seen apart (a START event, a slot read) go to the dicts at once.
     record_batch = getattr(observer, "record_batch", None)
     started: dict[tuple, int] = {}
     finished: dict[tuple, int] = {}
-    start_scope = finish_scope = None
-    start_run = finish_run = 0
+    run_scope = _NO_RUN  # never a scope: per-event observers take the slow path every time
+    run_count = 0
     counted_start = bytearray(n)
     # Starts that no event reports are seen when the loop turns; it turns at least once per
     # redraw interval then, so a long call shows as running (and is credited its time) in time.
@@ -105,18 +107,39 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     poll_seconds = POLL_SECONDS if running_slots is None else TICK_SECONDS
 
     def count_start(i: int) -> None:
-        """Count the start of call ``i`` (outside the hot path, which inlines this)."""
-        nonlocal start_scope, start_run
+        """Count the start of call ``i``, seen before its end."""
         counted_start[i] = 1
         scope = scopes[i]
         if record_batch is None:
             increment_running(section=section, scope=scope)
-        elif scope is start_scope:
-            start_run += 1
         else:
-            if start_run:
-                started[start_scope] = started.get(start_scope, 0) + start_run
-            start_scope, start_run = scope, 1
+            started[scope] = started.get(scope, 0) + 1
+
+    def count_finish(i: int) -> None:
+        """Count the end of call ``i``, whose start was counted on its own."""
+        scope = scopes[i]
+        if record_batch is None:
+            increment_completed(section=section, scope=scope)
+        else:
+            finished[scope] = finished.get(scope, 0) + 1
+
+    def count_start_and_finish(i: int) -> None:
+        """Count call ``i`` as started and completed (the hot path handles runs of one scope)."""
+        nonlocal run_scope, run_count
+        scope = scopes[i]
+        if record_batch is None:
+            increment_running(section=section, scope=scope)
+            increment_completed(section=section, scope=scope)
+            return
+        fold_run()
+        run_scope, run_count = scope, 1
+
+    def fold_run() -> None:
+        nonlocal run_count
+        if run_count:
+            started[run_scope] = started.get(run_scope, 0) + run_count
+            finished[run_scope] = finished.get(run_scope, 0) + run_count
+            run_count = 0
 
     def count_running_slots() -> None:
         """Count the starts of calls that workers are running and nobody reported yet."""
@@ -125,13 +148,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                 count_start(i)
 
     def flush() -> None:
-        nonlocal start_run, finish_run
-        if start_run:
-            started[start_scope] = started.get(start_scope, 0) + start_run
-            start_run = 0
-        if finish_run:
-            finished[finish_scope] = finished.get(finish_scope, 0) + finish_run
-            finish_run = 0
+        fold_run()
         if started or finished:
             record_batch(section, started, finished)
             started.clear()
@@ -198,24 +215,14 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                 if kind in (DONE, DONE_NEXT):
                     completed += 1
                     if counting:  # (a run without progress skips all of it)
-                        if not counted_start[i]:  # count_start(i), inlined
-                            counted_start[i] = 1
-                            if record_batch is None:
-                                increment_running(section=section, scope=scopes[i])
-                            elif scopes[i] is start_scope:
-                                start_run += 1
-                            else:
-                                if start_run:
-                                    started[start_scope] = started.get(start_scope, 0) + start_run
-                                start_scope, start_run = scopes[i], 1
-                        if record_batch is None:
-                            increment_completed(section=section, scope=scopes[i])
-                        elif scopes[i] is finish_scope:
-                            finish_run += 1
+                        if counted_start[i]:  # its start was seen on its own
+                            count_finish(i)
                         else:
-                            if finish_run:
-                                finished[finish_scope] = finished.get(finish_scope, 0) + finish_run
-                            finish_scope, finish_run = scopes[i], 1
+                            counted_start[i] = 1  # a stale running slot may still show it
+                            if scopes[i] is run_scope:
+                                run_count += 1
+                            else:
+                                count_start_and_finish(i)
                     # release_and_advance(i, ready), inlined: once per call, the hottest code here
                     for j in refs[i]:
                         left = uses[j] - 1
