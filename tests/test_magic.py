@@ -431,3 +431,26 @@ def test_mistakes_show_one_line_without_a_traceback_in_the_shell(ip, plan, capsy
     text = shown.out + shown.err
     assert "UsageError: no plan named 'nope' in the namespace" in text
     assert "Traceback" not in text
+
+
+def test_a_failed_run_shows_no_uberjob_frame_in_ipython_s_traceback(ip):
+    ip.run_cell(
+        "import uberjob\n"
+        "def explode(x):\n"
+        "    raise ValueError(f'bad input {x}')\n"
+        "plan = uberjob.Plan()\n"
+        "node = plan.call(explode, 7)\n"
+    )
+    text = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdout", text)
+        result = ip.run_cell("uberjob.run(plan, output=node, progress=False)")
+    assert isinstance(result.error_in_exec, CallError)
+    rendered = "\n".join(result.error_in_exec._render_traceback_())
+    assert "_run.py" not in rendered
+    assert "bad input 7" in rendered  # the cause, with the call's own frame
+    assert "raise ValueError" in rendered
+    assert "uberjob.run(plan, output=node, progress=False)" in rendered  # the cell's line
+    assert "Symbolic traceback" in rendered
+    assert "_run.py" not in text.getvalue()
+    assert "Symbolic traceback" in text.getvalue()  # what IPython printed used the hook

@@ -10,6 +10,10 @@ Exception hierarchy::
 
 from __future__ import annotations
 
+import os
+import traceback
+import types
+
 from uberjob._util import fully_qualified_name
 from uberjob._util.stack import render_symbolic_traceback
 
@@ -33,6 +37,22 @@ class CallError(Exception):
     def __reduce__(self):
         return CallError, (self.call,)
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython's hook for an exception's traceback: its own formatting, without uberjob's
+        frames at the end (the ``run`` that raised this). IPython shows the frame that raised
+        even when it is marked ``__tracebackhide__``; a reader needs their cell's line, the
+        cause's traceback and the symbolic one, not ours."""
+        tb = _without_trailing_package_frames(self.__traceback__)
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            if shell is not None:
+                return shell.InteractiveTB.structured_traceback(type(self), self, tb)
+        except Exception:  # never let a formatting problem hide the error itself
+            pass
+        return traceback.format_exception(type(self), self, tb)
+
 
 class NotTransformedError(Exception):
     """An expected transformation was not applied."""
@@ -42,6 +62,24 @@ class RunStopped(Exception):
     """The run was stopped (by its handle's ``stop()`` or the widget's Stop button)."""
 
     uberjob_stopped = True  # how progress views tell "stopped" from "failed"
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _without_trailing_package_frames(tb: types.TracebackType | None):
+    """``tb`` without the frames in uberjob's own files that end it (at least one frame is
+    kept). A new chain is built: a traceback's frames are shared, its links are not."""
+    entries = []
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    while len(entries) > 1 and entries[-1].tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        entries.pop()
+    rebuilt = None
+    for entry in reversed(entries):
+        rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return rebuilt
 
 
 def chained_call_error(call, exception: BaseException) -> CallError:
