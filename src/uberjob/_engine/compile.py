@@ -56,7 +56,9 @@ class CompiledPlan:
     def __init__(self):
         self.nodes: list[Node] = []  # index -> node
         self.fns: list = []  # index -> callable, or None for a literal with dependencies
-        self.positional: list = []  # index -> positional argument template (tuple or list)
+        # index -> positional argument template (tuple or list): plain values in place, and
+        # whatever stands where a ref's value goes (ignored when slots[i] is None)
+        self.positional: list = []
         self.kwargs: list = []  # index -> keyword argument template (dict) or None
         # index -> tuple of the source indices whose values are arguments, in argument order
         self.refs: list = []
