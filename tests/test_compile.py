@@ -3,7 +3,9 @@ from earlier compiles, failed compiles and other plans sharing the nodes must ne
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
+import random
 import threading
 
 import pytest
@@ -183,3 +185,51 @@ def test_calls_with_the_same_argument_layout_share_its_slots():
     assert slots[0] == (0,)
     assert slots[0] is slots[1] is slots[2]
     assert compiled.slots[-1] is None  # its arguments are exactly its refs' values
+
+
+
+def keyword_add(*values, extra=0):
+    return sum(values) + extra
+
+
+def random_plan(seed: int, *, dependencies: bool):
+    """Calls reading earlier calls (some twice, some by keyword), plus ordering-only edges;
+    returns the plan, its calls and what each call's value must be."""
+    rng = random.Random(seed)
+    plan = uberjob.Plan()
+    nodes, expected = [], []
+    for i in range(300):
+        sources = rng.sample(range(len(nodes)), min(len(nodes), rng.randint(0, 3)))
+        if sources and rng.random() < 0.2:
+            sources.append(sources[0])  # the same value twice
+        extra = rng.randrange(len(nodes)) if nodes and rng.random() < 0.2 else None
+        kwargs = {} if extra is None else {"extra": nodes[extra]}
+        nodes.append(plan.call(keyword_add, i, *(nodes[k] for k in sources), **kwargs))
+        expected.append(
+            i + sum(expected[k] for k in sources) + (0 if extra is None else expected[extra])
+        )
+        if dependencies and i > 10 and rng.random() < 0.3:
+            plan.add_dependency(nodes[rng.randrange(i)], nodes[-1])
+    return plan, nodes, expected
+
+
+@pytest.mark.parametrize("dependencies", [False, True])
+def test_uses_count_the_argument_edges_that_read_each_value(dependencies):
+    # Without explicit dependencies compile counts readers from the successor lists; with them
+    # a successor may be ordering-only. Either way: one use per argument edge, none per
+    # dependency edge, while waiting counts both.
+    plan, nodes, expected = random_plan(7, dependencies=dependencies)
+    compiled = compiled_for(plan, plan.gather(nodes))
+    reads = collections.Counter(j for refs in compiled.refs for j in refs)
+    assert compiled.uses == [reads[i] for i in range(len(compiled))]
+    successor_edges = 0
+    for j, successors in enumerate(compiled.succ):
+        if compiled.fuse[j] >= 0:
+            successor_edges += 1
+        elif successors is not None:
+            successor_edges += 1 if type(successors) is int else len(successors)
+    dependency_edges = sum(len(sources) for sources in plan._deps.values())
+    assert (dependency_edges > 0) == dependencies
+    assert successor_edges == sum(reads.values()) + dependency_edges
+    for scheduler in ("default", "random"):
+        assert uberjob.run(plan, output=nodes, scheduler=scheduler, progress=False) == expected
