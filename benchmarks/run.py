@@ -49,7 +49,7 @@ RESULTS = BENCH / "results"
 class Impl:
     key: str  # short id used on the command line and in results
     label: str  # column title (version filled in once known)
-    kind: str  # what workloads.py --impl gets: uberjob | dask | tpe
+    kind: str  # what workloads.py --impl gets: uberjob | dask | tpe | floor
     venv: Path | None = None  # peer venv (created if missing)
     pip_spec: list[str] = field(default_factory=list)
     module: str | None = None  # module whose __version__ we check
@@ -100,6 +100,7 @@ IMPLS = {
         module="dask",
     ),
     "tpe": Impl("tpe", "TPE.map", "tpe"),
+    "floor": Impl("floor", "minimal loop", "floor"),
 }
 
 
@@ -117,7 +118,7 @@ def module_version(impl: Impl) -> str | None:
 
 def ensure_impl(impl: Impl) -> str | None:
     """Creates/updates the peer venv when needed; returns the installed version (None: unusable)."""
-    if impl.kind == "tpe":
+    if impl.kind in ("tpe", "floor"):
         return platform.python_version()
     if impl.venv is not None:
         py = impl.venv / "bin" / "python"
@@ -202,6 +203,8 @@ def make_configs(s: dict) -> list[Config]:
                 impls = list(RUN_PEERS)
                 if shape == "wide" and progress == "off":
                     impls.append("tpe")
+                if shape == "dag" and progress == "console" and workers == 8:
+                    impls.append("floor")  # the growth floor: see workloads.floor_scenario_run
                 cfgs.append(
                     Config(
                         f"run-{shape}-w{workers}-{progress}",
@@ -239,6 +242,8 @@ def make_configs(s: dict) -> list[Config]:
         big_impls = ["ours", "uberjob1", "dask"]
         if shape == "dag" and s["big_n"] > 50_000:
             big_impls.remove("dask")
+        if shape == "dag":
+            big_impls.append("floor")
         cfgs.append(
             Config(
                 f"big-{shape}",
@@ -437,6 +442,23 @@ def growth(shape: str):
     return get
 
 
+def growth_added(shape: str):
+    """µs per call added from the run size to the big size (beside the ratio: a floor with a
+    small per-call cost has a large ratio for the same added memory traffic)."""
+
+    def get(results, impl):
+        big = metric(f"big-{shape}", "us_per_call")(results, impl)
+        small = metric(f"run-{shape}-w8-console", "us_per_call")(results, impl)
+        if isinstance(big, str) or isinstance(small, str):
+            return big if isinstance(big, str) else small
+        if big is None or small is None:
+            return None
+        return big - small
+
+    get.cfgs = [f"big-{shape}", f"run-{shape}-w8-console"]
+    return get
+
+
 def million_time(results, impl):
     if impl == "ours":
         return metric("million", "end_to_end_s")(results, impl)
@@ -558,6 +580,12 @@ def make_rows(sizes: dict) -> list[tuple[str, list[Row]]]:
                 Row(
                     f"growth dag: µs/call at {k(bn)} / at {k(rn)}", growth("dag"), "x", ("le", 1.2)
                 ),
+                Row(
+                    f"growth dag: µs/call added at {k(bn)} over {k(rn)}",
+                    growth_added("dag"),
+                    "us",
+                    note="minimal loop: memory traffic alone",
+                ),
             ],
         )
     )
@@ -671,7 +699,7 @@ def ratio(a, b) -> str:
 def render_table(data: dict) -> str:
     results = data["results"]
     labels = data["labels"]
-    impls = [i for i in ["ours", "uberjob1", "dask", "dask-latest", "tpe"] if i in labels]
+    impls = [i for i in ["ours", "uberjob1", "dask", "dask-latest", "tpe", "floor"] if i in labels]
     head = ["scenario", "target", *[labels[i] for i in impls], "ours/1.0", "ours/dask", "verdict"]
     lines = []
     for title, rows in make_rows(data["sizes"]):

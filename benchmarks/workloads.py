@@ -2,14 +2,15 @@
 
 This file is both the scenario code and the child-process entry point that ``run.py`` starts:
 
-    python workloads.py --impl uberjob|dask|tpe --scenario NAME --params JSON --out RESULT.json
+    python workloads.py --impl uberjob|dask|tpe|floor --scenario NAME --params JSON --out OUT.json
 
 It imports only the standard library plus the implementation under test, and uses only the public
 uberjob 1.0 API (``Plan``, ``Plan.call``, ``Plan.scope``, ``run``, ``Registry``,
 ``stores.PickleFileStore``, ``progress.console_progress``), so the same code runs on uberjob 1.0.0
 and on uberjob 2 (which interpreter and ``PYTHONPATH`` decide which one is imported). The Dask
 equivalents are plain graph dicts run with ``dask.threaded.get``; ``tpe`` is a bare
-``concurrent.futures.ThreadPoolExecutor.map`` floor for the wide and sleep shapes.
+``concurrent.futures.ThreadPoolExecutor.map`` floor for the wide and sleep shapes; ``floor`` is the
+minimal sequential loop over the random DAG (the floor of its growth, see floor_scenario_run).
 
 Every figure is written as JSON to ``--out`` (never to stdout: 1.0's console progress prints to
 stdout, and ``run.py`` sends the child's stdout and stderr to /dev/null so that printing progress
@@ -415,6 +416,69 @@ def tpe_scenario_run(p):
 
 
 # ------------------------------------------------------------------------------------------------
+# The minimal loop: the least any Python engine does per call of the random DAG (a floor for the
+# DAG's growth from 20k to 200k calls, measured in the same run as ours).
+
+
+def floor_scenario_run(p):
+    """Evaluate the random DAG sequentially with the least bookkeeping a scheduler can keep.
+
+    Successor lists, waiting counts and reader counts (to release each value after its last
+    reader), then one loop over a heap of ready nodes: no threads, no progress, no errors, no
+    plan objects. What it pays per call at 200k beyond 20k is memory traffic alone (every edge
+    joins two nodes drawn uniformly from the whole DAG), so its growth is the floor for
+    ``run`` on this shape; setting up is timed too, as ``run`` times its compile.
+    """
+    from heapq import heappop, heappush
+
+    if p["shape"] != "dag":
+        raise NotAvailable("the minimal loop is for the random DAG only")
+    n = p["n"]
+    preds = random_dag(n, p.get("seed", 0))
+    sinks = dag_sinks(preds)
+    runs, loops = [], []
+    for _ in range(p["reps"]):
+        gc.collect()
+        t0 = time.perf_counter()
+        succ = [[] for _ in range(n)]
+        uses = [0] * n
+        for i, sources in enumerate(preds):
+            for j in sources:
+                succ[j].append(i)
+                uses[j] += 1
+        for j in sinks:
+            uses[j] += 1  # read by the output
+        waiting = [len(sources) for sources in preds]
+        values = [None] * n
+        ready = [i for i in range(n) if not preds[i]]  # ascending: already a heap
+        t1 = time.perf_counter()
+        while ready:
+            i = heappop(ready)
+            sources = preds[i]
+            values[i] = noop(*[values[j] for j in sources])
+            for j in sources:
+                uses[j] -= 1
+                if uses[j] == 0:
+                    values[j] = None
+            for s in succ[i]:
+                waiting[s] -= 1
+                if waiting[s] == 0:
+                    heappush(ready, s)
+        result = [values[j] for j in sinks]
+        t2 = time.perf_counter()
+        assert len(result) == len(sinks)
+        assert not any(waiting)
+        runs.append(t2 - t0)
+        loops.append(t2 - t1)
+        del succ, uses, waiting, values, result
+    return {
+        "us_per_call": min(runs) / n * 1e6,
+        "loop_us_per_call": min(loops) / n * 1e6,
+        "run_s": runs,
+    }
+
+
+# ------------------------------------------------------------------------------------------------
 
 
 def measure(impl: str, scenario: str, p: dict) -> dict:
@@ -451,6 +515,11 @@ def measure(impl: str, scenario: str, p: dict) -> dict:
         if scenario != "run":
             raise NotAvailable(scenario)
         return info, tpe_scenario_run(p)
+    if impl == "floor":
+        info["version"] = "stdlib"
+        if scenario != "run":
+            raise NotAvailable(scenario)
+        return info, floor_scenario_run(p)
     raise ValueError(impl)
 
 

@@ -187,7 +187,6 @@ def test_calls_with_the_same_argument_layout_share_its_slots():
     assert compiled.slots[-1] is None  # its arguments are exactly its refs' values
 
 
-
 def keyword_add(*values, extra=0):
     return sum(values) + extra
 
