@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import operator
 import os
 import platform
 import resource
@@ -428,23 +429,10 @@ def metric(cfg_id: str, key: str, scale: float = 1.0):
     return get
 
 
-def growth(shape: str):
-    def get(results, impl):
-        big = metric(f"big-{shape}", "us_per_call")(results, impl)
-        small = metric(f"run-{shape}-w8-console", "us_per_call")(results, impl)
-        if isinstance(big, str) or isinstance(small, str):
-            return big if isinstance(big, str) else small
-        if big is None or small is None:
-            return None
-        return big / small
-
-    get.cfgs = [f"big-{shape}", f"run-{shape}-w8-console"]
-    return get
-
-
-def growth_added(shape: str):
-    """µs per call added from the run size to the big size (beside the ratio: a floor with a
-    small per-call cost has a large ratio for the same added memory traffic)."""
+def growth(shape: str, combine=operator.truediv):
+    """µs per call at the big size against the run size (8 workers, console): their ratio, or
+    with ``combine=operator.sub`` the µs added (beside the ratio: a floor with a small per-call
+    cost has a large ratio for the same added memory traffic)."""
 
     def get(results, impl):
         big = metric(f"big-{shape}", "us_per_call")(results, impl)
@@ -453,7 +441,7 @@ def growth_added(shape: str):
             return big if isinstance(big, str) else small
         if big is None or small is None:
             return None
-        return big - small
+        return combine(big, small)
 
     get.cfgs = [f"big-{shape}", f"run-{shape}-w8-console"]
     return get
@@ -582,7 +570,7 @@ def make_rows(sizes: dict) -> list[tuple[str, list[Row]]]:
                 ),
                 Row(
                     f"growth dag: µs/call added at {k(bn)} over {k(rn)}",
-                    growth_added("dag"),
+                    growth("dag", operator.sub),
                     "us",
                     note="minimal loop: memory traffic alone",
                 ),
