@@ -230,5 +230,9 @@ def test_uses_count_the_argument_edges_that_read_each_value(dependencies):
     dependency_edges = sum(len(sources) for sources in plan._deps.values())
     assert (dependency_edges > 0) == dependencies
     assert successor_edges == sum(reads.values()) + dependency_edges
+    for i, node in enumerate(compiled.nodes):
+        if compiled.waiting[i] >= 0:  # (-1: fused, started by its predecessor's worker)
+            waits_for = len(compiled.refs[i]) + len(plan._deps.get(node, ()))
+            assert compiled.waiting[i] == waits_for
     for scheduler in ("default", "random"):
         assert uberjob.run(plan, output=nodes, scheduler=scheduler, progress=False) == expected
