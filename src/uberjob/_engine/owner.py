@@ -300,10 +300,10 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         if record_batch is not None:
             flush()
     dispatcher.close()
+    if control.stop_requested:  # a stopped run is stopped, whatever failed before the stop
+        raise RunStopped("The run was stopped before it finished.")
     if first_error is not None:
         raise first_error
-    if control.stop_requested:
-        raise RunStopped("The run was stopped before it finished.")
     if output >= 0:
         return values[output]
     return compiled.output_value
