@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import gc
 import time
-from heapq import heapify, heappop, heappush
+from heapq import heappop, heappush
 from queue import Empty
 
 from uberjob._errors import RunStopped, chained_call_error
@@ -232,13 +232,20 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         frontier = n if found < 0 else found
         return frontier + window
 
-    def release_held() -> None:
-        """Hand over the held calls within the window of the frontier (lowest first)."""
-        nonlocal outstanding
+    def release_held(in_order: bool = False) -> None:
+        """Hand over the held calls within the window of the frontier (lowest first).
+
+        ``in_order``: ``held`` is sorted, so if its last call is within the window, all are
+        (a plan's sources at the start: one slice instead of a pop per call).
+        """
+        nonlocal outstanding, held
         end = limit()
-        batch = []
-        while held and held[0] < end:
-            batch.append(heappop(held))
+        if in_order and held and held[-1] < end:
+            batch, held = held, []
+        else:
+            batch = []
+            while held and held[0] < end:
+                batch.append(heappop(held))
         if not batch and not outstanding and held:
             batch.append(heappop(held))  # never idle with work held (the frontier guarantees
             # progress; this guards it)
@@ -262,8 +269,8 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         for i in sources:
             resolved[i] = 1
         held = finish_trivial_and_collect(sources)
-        heapify(held)
-        release_held()
+        held.sort()  # (a sorted list is a heap)
+        release_held(in_order=True)
         next_tick = 0.0
         get = dispatcher.events.get
         while outstanding or (held and not control.halt):
@@ -367,7 +374,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                     else:
                         ready.sort()
                         held = ready
-                        release_held()
+                        release_held(in_order=True)
                 elif held:
                     release_held()
             dispatcher.pump()

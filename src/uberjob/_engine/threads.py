@@ -218,15 +218,10 @@ class ThreadDispatcher:
                 finally:
                     args = kwargs = fn = None
                 finished[i] = 1
-                following = fuse[i]
-                if following >= 0 and not control.halt:
-                    report(i << SHIFT | DONE_NEXT)
-                    previous, i = i, following
-                    continue
                 # Drop the values whose readers have all finished now (the owner would too).
                 for j in refs:
-                    readers = succ[j]
-                    if type(readers) is int:
+                    readers = succ[j]  # (None for a fused predecessor: released above)
+                    if type(readers) is int:  # this call was its only reader
                         if j != output:
                             values[j] = None
                     elif readers is not None and len(readers) <= RELEASE_MAX_READERS:
@@ -236,28 +231,52 @@ class ThreadDispatcher:
                         else:
                             if j != output:
                                 values[j] = None
+                following = fuse[i]
+                if following >= 0 and not control.halt:
+                    report(i << SHIFT | DONE_NEXT)
+                    previous, i = i, following
+                    continue
                 # Claim the successors that this call made ready (see the module docstring).
-                claimed = None
                 successors = succ[i]
-                if successors is not None and not control.halt:
-                    for s in (successors,) if type(successors) is int else successors:
-                        if fns[s] is None:
-                            continue
-                        sources = preds_list[s]
-                        if len(sources) > CLAIM_MAX_PREDECESSORS:
-                            continue
-                        for p in sources:
-                            if not finished[p]:
-                                break
-                        else:
-                            if claim(s, k) == k:
-                                if claimed is None:
-                                    claimed = [s]
-                                elif s not in claimed:  # (an edge per argument it reads)
-                                    claimed.append(s)
-                report(i << SHIFT | DONE)
-                if claimed is not None:  # only after DONE: the owner counts them from it
-                    for s in claimed:
-                        heappush(heap, s)
-                        give(None)
-                break
+                if successors is None or control.halt:
+                    report(i << SHIFT | DONE)
+                    break
+                claimed = None
+                for s in (successors,) if type(successors) is int else successors:
+                    if fns[s] is None:
+                        continue
+                    sources = preds_list[s]
+                    if len(sources) > CLAIM_MAX_PREDECESSORS:
+                        continue
+                    for p in sources:
+                        if not finished[p]:
+                            break
+                    else:
+                        if claim(s, k) == k:
+                            if claimed is None:
+                                claimed = [s]
+                            elif s not in claimed:  # (an edge per argument it reads)
+                                claimed.append(s)
+                report(i << SHIFT | DONE)  # first: the owner counts the claimed calls from it
+                if claimed is None:
+                    break
+                # Run the lowest claimed call right here unless a lower one waits in the heap;
+                # push the others for whichever worker is idle.
+                claimed.sort()
+                try:
+                    lowest_waiting = heap[0]
+                except IndexError:
+                    lowest_waiting = claimed[0] + 1
+                if lowest_waiting < claimed[0]:
+                    run_next = -1
+                else:
+                    run_next = claimed.pop(0)
+                for s in claimed:
+                    heappush(heap, s)
+                    give(None)
+                if run_next < 0:
+                    break
+                if control.halt:
+                    report(run_next << SHIFT | DISCARD)
+                    break
+                previous, i = -1, run_next
