@@ -267,10 +267,7 @@ class ThreadDispatcher:
                     lowest_waiting = heap[0]
                 except IndexError:
                     lowest_waiting = claimed[0] + 1
-                if lowest_waiting < claimed[0]:
-                    run_next = -1
-                else:
-                    run_next = claimed.pop(0)
+                run_next = -1 if lowest_waiting < claimed[0] else claimed.pop(0)
                 for s in claimed:
                     heappush(heap, s)
                     give(None)
