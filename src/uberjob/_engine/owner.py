@@ -1,22 +1,54 @@
 """The owner loop: the one thread that owns a run's scheduling state.
 
-State (all owned by the thread that called ``run``):
+State (all owned by the thread that called ``run``, unless said otherwise):
 
-- ``waiting[i]``: unfinished predecessor edges of node ``i``; at 0 the node is ready.
+- ``waiting[i]``: unfinished predecessor edges of node ``i``; at 0 the node is *ready*.
 - ``uses[i]``: consumers that still have to read ``values[i]``; at 0 the value is released.
-- ``outstanding``: calls handed to the dispatcher that have not reported a terminal event.
+- ``resolved[i]``: node ``i`` no longer holds the frontier back: it is ready (handed over, held
+  or taken by a worker), done, or *dead* (below a failed call, it will never be ready).
+- ``frontier``: the lowest index that is not resolved.
+- ``held``: a heap of ready calls not yet handed to the dispatcher (outside the window).
+- ``outstanding``: calls handed to the dispatcher (or taken by a worker) that have not reported
+  a terminal event.
 - errors so far, the first failed node, and whether the run is halted.
+- Written by workers (threads.py): ``values``, ``finished`` flags and ``claims``.
 
-Policy: ready calls go to the dispatcher at once, lowest index first (see compile.py); after the
-error limit is exceeded, or on a stop request, the run *halts*: nothing new starts, calls in
-flight finish, and the loop ends when nothing is outstanding. The loop waits on the event queue
-with a timeout, so Ctrl-C (or a kernel interrupt) is seen within a fraction of a second, and it
-calls the progress observer's ``tick()`` on each turn so views redraw from this one thread.
+Policy: values are consumed before unrelated values are made, as uberjob 1.0's default
+scheduler does, and beyond it.
 
-Dispatchers (threads.py, executors.py) run the calls and report events ``(i << 3) | kind``.
-A call's start is counted once (``counted_start[i]``): from a ``START`` event, or, for a dispatcher
-with ``running_slots`` (the thread pool, whose workers report no starts), when the owner reads the
-slots at the end of a turn or sees the call's end, whichever comes first.
+1. *Lowest index first.* Nodes are numbered in depth-first post-order (compile.py), the order
+   a sequential evaluation finishes them in, so among ready calls the lowest index is the one
+   that finishes the branch in progress (a reader of a value that is alive) rather than one
+   that starts a new branch. Dispatchers take the lowest ready index first; with one worker
+   this *is* the sequential order, and a run holds what a sequential evaluation holds.
+2. *No wait for the owner between a call and its reader.* A worker that finishes a call makes
+   its successors ready itself when it can (a claim, threads.py) and drops values whose readers
+   have all finished, so the order above does not depend on how quickly this thread turns.
+3. *The window.* A ready call is handed over only while its index is below
+   ``frontier + WINDOW_PER_WORKER * width`` (``width``: the calls the dispatcher runs at once);
+   others wait in ``held``. Without it, idle workers would start new branches far ahead of a
+   slow chain (the ladder ``x = step(x, produce(k))``: every ``produce`` value alive at once).
+   With it, the values made ahead of the frontier are bounded by the window, so a run holds a
+   small constant times ``width`` values beyond what the plan's own order needs. With one call
+   at a time there is no window: lowest-first is already sequential. Progress is guaranteed:
+   the frontier's predecessors are below it, so they are done, running, or within the window;
+   a node below a failed call is dead and resolved, so a failure never holds the window back
+   (and with nothing outstanding, the lowest held call is handed over whatever the window).
+4. *Errors.* After the error limit is exceeded, or on a stop request, the run *halts*: nothing
+   new starts, calls in flight finish, and the loop ends when nothing is outstanding. A
+   stopped run raises ``RunStopped`` whatever failed before the stop; otherwise the first
+   failure is raised as ``CallError``.
+5. *Interrupts and views.* The loop waits on the event queue with a timeout, so Ctrl-C (or a
+   kernel interrupt) is seen within a fraction of a second, and it calls the progress
+   observer's ``tick()`` on each turn so views redraw from this one thread.
+
+Dispatchers (threads.py, executors.py, dask.py) run the calls and report events
+``(i << 3) | kind``. A call's start is counted once (``counted_start[i]``): from a ``START``
+event, or, for a dispatcher with ``running_slots`` (the thread pool, whose workers report no
+starts), when the owner reads the slots at the end of a turn or sees the call's end, whichever
+comes first. A dispatcher that caps the calls in flight (executors, Dask) is told when the owner
+has processed a call's end (``settle()``), so that a free place goes to the reader the end made
+ready rather than to a new branch.
 """
 
 from __future__ import annotations
