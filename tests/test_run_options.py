@@ -375,7 +375,7 @@ def test_a_failed_unpack_is_reported_under_the_scope_it_was_planned_in(recorder)
     observer, progress = recorder
     plan = uberjob.Plan()
     with plan.scope("s"):
-        first, second = plan.unpack(plan.call(list, "abc"), 2)
+        first, _second = plan.unpack(plan.call(list, "abc"), 2)
     with pytest.raises(uberjob.CallError):
         uberjob.run(plan, output=first, progress=progress)
     failed = [event for event in observer.events if event[0] == "failed"]
