@@ -14,12 +14,17 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import chain
+from typing import TYPE_CHECKING
 
 from uberjob import _builtins
 from uberjob._util.binding import assert_can_bind
+from uberjob._util.graph_type import graph_type
 from uberjob._util.stack import get_stack_frame
 from uberjob._util.validation import assert_is_instance
-from uberjob.graph import Call, Dependency, Graph, KeywordArg, Literal, Node, PositionalArg
+from uberjob.graph import Call, Dependency, KeywordArg, Literal, Node, PositionalArg
+
+if TYPE_CHECKING:
+    from uberjob.graph import Graph
 
 __all__ = ["Plan", "PlanStructure", "plan_structure"]
 
@@ -193,7 +198,7 @@ class Plan:
 
     @graph.setter
     def graph(self, graph: Graph) -> None:
-        assert_is_instance(graph, "graph", Graph)
+        assert_is_instance(graph, "graph", graph_type())
         self._graph = graph
         self._nodes = {}
         self._deps = {}
@@ -218,7 +223,7 @@ def to_networkx(plan: Plan) -> Graph:
     """A networkx graph of ``plan`` (inline argument values become :class:`Literal` nodes)."""
     if plan._graph is not None:
         return plan._graph.copy()
-    graph = Graph()
+    graph = graph_type()()
     graph.add_nodes_from(plan._nodes)
     edges = []
     for node in plan._nodes:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from uberjob._plan import Plan, to_networkx
 from uberjob._util import fully_qualified_name
+from uberjob._util.graph_type import graph_type
 from uberjob._util.validation import assert_is_instance
-from uberjob.graph import Dependency, Graph, KeywordArg, Literal, Node, PositionalArg
+from uberjob.graph import Dependency, KeywordArg, Literal, Node, PositionalArg
+
+if TYPE_CHECKING:
+    from uberjob.graph import Graph
 
 __all__ = ["render"]
 
@@ -52,7 +57,7 @@ def _as_graph(plan) -> Graph:
         and (plan[1] is None or isinstance(plan[1], Node))
     ):
         plan = plan[0]  # what run(..., dry_run=True) returns
-    assert_is_instance(plan, "plan", (Plan, Graph))
+    assert_is_instance(plan, "plan", (Plan, graph_type()))
     # to_networkx copies: the user's plan is not switched into graph mode, nor changed.
     return to_networkx(plan) if isinstance(plan, Plan) else plan.copy()
 
