@@ -19,6 +19,7 @@ from uberjob._util.validation import assert_is_instance
 from uberjob.graph import Dependency, KeywordArg, Literal, Node, PositionalArg
 
 if TYPE_CHECKING:
+    from uberjob._registry import Registry
     from uberjob.graph import Graph
 
 __all__ = ["render"]
@@ -137,13 +138,13 @@ def _in_notebook() -> bool:
 
 
 def render(
-    plan,
+    plan: Plan | Graph | tuple[Plan, Node | None],
     *,
-    registry=None,
+    registry: Registry | None = None,
     predicate: Callable[[Node, dict], bool] | None = None,
     level: int | None = None,
     format: str | None = None,
-):
+) -> bytes | None:
     """Draw a plan's symbolic call graph with Graphviz.
 
     :param plan: a :class:`~uberjob.Plan`, its ``graph``, or the ``(physical_plan, output)``
