@@ -5,11 +5,11 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import functools
-import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
+from uberjob._engine import default_max_workers
 from uberjob._engine.compile import compile_plan
 from uberjob._engine.owner import run_owner_loop
 from uberjob._errors import CallError
@@ -31,11 +31,6 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 #: What ``run(progress=...)`` takes (see ``uberjob.progress._choose.coerce_progress``).
 ProgressSpec = bool | str | Progress | Sequence[str | Progress] | None
-
-
-def default_max_workers() -> int:
-    """``min(32, cores + 4)``, as ``concurrent.futures.ThreadPoolExecutor`` chooses."""
-    return min(32, (os.cpu_count() or 1) + 4)
 
 
 def _validate(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import time
+from heapq import heapify, heappop, heappush
 from queue import Empty
 
 from uberjob._errors import RunStopped, chained_call_error
@@ -35,6 +36,8 @@ MASK = 7
 _NO_RUN = object()  # the scope of no run of counted calls (see run_owner_loop)
 POLL_SECONDS = 0.1  # how long the owner blocks before checking for interrupts and stops
 TICK_SECONDS = 0.02  # how often, at most, the observer's tick() is called
+#: How far past the frontier calls may start, per call the dispatcher runs at once (see above).
+WINDOW_PER_WORKER = 4
 
 
 class Control:
@@ -158,6 +161,18 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     first_error = None
     outstanding = 0
     submit = dispatcher.submit
+    # The window (see the module docstring): ready calls wait in `held` until they are within
+    # `window` of the frontier, the lowest node that is not yet resolved (ready, taken by a
+    # worker, done, or dead below a failure).
+    held: list[int] = []
+    resolved = bytearray(n)
+    frontier = 0  # every node below it is resolved
+    window = n  # set once the dispatcher has started and knows its width
+    # Calls that a worker found ready and pushed itself (threads.py): never handed over again.
+    claims = getattr(dispatcher, "claims", None)
+    # Dispatchers that cap the calls in flight learn from the owner when one has ended.
+    settle = getattr(dispatcher, "settle", None)
+    take_claim = claims.pop if claims is not None else None
 
     def finish_trivial_and_collect(start: list[int]) -> list[int]:
         """Complete ready literals (no work) and return the ready calls they lead to."""
@@ -172,6 +187,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         return calls
 
     def release_and_advance(i: int, ready: list[int]) -> None:
+        nonlocal outstanding
         for j in refs[i]:
             left = uses[j] - 1
             uses[j] = left
@@ -182,28 +198,75 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         successors = succ[i]
         if successors is None:
             return
-        if type(successors) is int:
-            left = waiting[successors] - 1
-            waiting[successors] = left
-            if left == 0:
-                ready.append(successors)
-            return
-        for s in successors:
+        for s in (successors,) if type(successors) is int else successors:
             left = waiting[s] - 1
             waiting[s] = left
             if left == 0:
-                ready.append(s)
+                resolved[s] = 1
+                if take_claim is not None and take_claim(s, None) is not None:
+                    outstanding += 1
+                else:
+                    ready.append(s)
 
+    def mark_dead_below(i: int) -> None:
+        """Resolve everything downstream of failed call ``i``: it will never be ready."""
+        stack = [i]
+        while stack:
+            j = stack.pop()
+            following = fuse[j]
+            if following >= 0 and not resolved[following]:
+                resolved[following] = 1
+                stack.append(following)
+            successors = succ[j]
+            if successors is None:
+                continue
+            for s in (successors,) if type(successors) is int else successors:
+                if not resolved[s]:
+                    resolved[s] = 1
+                    stack.append(s)
+
+    def limit() -> int:
+        """The first index that may not start yet: the frontier plus the window."""
+        nonlocal frontier
+        found = resolved.find(0, frontier)
+        frontier = n if found < 0 else found
+        return frontier + window
+
+    def release_held() -> None:
+        """Hand over the held calls within the window of the frontier (lowest first)."""
+        nonlocal outstanding
+        end = limit()
+        batch = []
+        while held and held[0] < end:
+            batch.append(heappop(held))
+        if not batch and not outstanding and held:
+            batch.append(heappop(held))  # never idle with work held (the frontier guarantees
+            # progress; this guards it)
+        if batch:
+            outstanding += len(batch)
+            if len(batch) == 1:
+                submit(batch[0])
+            else:
+                dispatcher.submit_many(batch)  # popped in order: sorted
+
+    fuse = compiled.fuse
     frozen = _freeze_existing_objects()
     try:
         dispatcher.start()
-        initial = finish_trivial_and_collect([i for i in range(n) if waiting[i] == 0])
-        initial.sort()
-        outstanding += len(initial)
-        dispatcher.submit_many(initial)
+        # One call at a time takes the lowest ready index, which is the sequential order: no
+        # window needed (and none wanted: with one worker, waiting for the owner is the cost).
+        width = getattr(dispatcher, "width", None) or 1
+        if width > 1:
+            window = min(n, WINDOW_PER_WORKER * width)
+        sources = [i for i in range(n) if waiting[i] == 0]
+        for i in sources:
+            resolved[i] = 1
+        held = finish_trivial_and_collect(sources)
+        heapify(held)
+        release_held()
         next_tick = 0.0
         get = dispatcher.events.get
-        while outstanding:
+        while outstanding or (held and not control.halt):
             try:
                 event = get(timeout=poll_seconds)
             except Empty:
@@ -238,19 +301,33 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                         left = waiting[successors] - 1
                         waiting[successors] = left
                         if left == 0:
-                            ready.append(successors)
+                            resolved[successors] = 1
+                            if take_claim is not None and take_claim(successors, None) is not None:
+                                outstanding += 1  # a worker took it (threads.py)
+                            else:
+                                ready.append(successors)
                     else:
                         for s in successors:
                             left = waiting[s] - 1
                             waiting[s] = left
                             if left == 0:
-                                ready.append(s)
+                                resolved[s] = 1
+                                if take_claim is not None and take_claim(s, None) is not None:
+                                    outstanding += 1
+                                else:
+                                    ready.append(s)
                     if kind == DONE:  # else its worker went on to the fused successor,
                         outstanding -= 1  # whose start is counted like any other's
+                        if settle is not None:
+                            settle()
+                    else:
+                        resolved[fuse[i]] = 1
                 elif kind == START:  # from dispatchers without running slots
                     count_start(i)
                 elif kind == FAIL:
                     outstanding -= 1
+                    if settle is not None:
+                        settle()
                     errors += 1
                     if not counted_start[i]:
                         count_start(i)
@@ -263,6 +340,8 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                     observer.increment_failed(section=section, scope=scopes[i], exception=error)
                     if max_errors is not None and errors > max_errors:
                         control.halt = True
+                    elif not control.halt:
+                        mark_dead_below(i)  # so that the frontier moves past what it blocks
                 else:  # DISCARD: handed over but never started (the run halted)
                     outstanding -= 1
                 try:
@@ -271,14 +350,26 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                     event = None
             if control.stop_requested and not control.halt:
                 control.halt = True
-            if ready and not control.halt:
-                ready = finish_trivial_and_collect(ready)
-                outstanding += len(ready)
-                if len(ready) == 1:
-                    submit(ready[0])
-                else:
-                    ready.sort()
-                    dispatcher.submit_many(ready)
+            if not control.halt:
+                if ready:
+                    ready = finish_trivial_and_collect(ready)
+                    if held:
+                        for r in ready:
+                            heappush(held, r)
+                        release_held()
+                    elif len(ready) == 1:
+                        r = ready[0]
+                        if r < frontier + window or r < limit():
+                            outstanding += 1
+                            submit(r)
+                        else:
+                            held.append(r)
+                    else:
+                        ready.sort()
+                        held = ready
+                        release_held()
+                elif held:
+                    release_held()
             dispatcher.pump()
             handle.completed = completed
             if running_slots is not None:
