@@ -147,7 +147,7 @@ class DaskDispatcher:
 
     def pump(self) -> None:
         """Submit ready calls while fewer than the cap are in flight, in one graph."""
-        ready, in_flight, events = self._ready, self._in_flight, self.events
+        ready, events = self._ready, self.events
         if self.control.halt:
             while ready:
                 events.put(heappop(ready) << SHIFT | DISCARD)
