@@ -87,8 +87,13 @@ def _start_lab_sh(home: Path, timeout: float = 120.0) -> Lab:
             time.sleep(0.1)  # polling the server's start, not waiting on the page
 
 
-def _files(folder: Path) -> set[str]:
-    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+def _untracked(folder: Path) -> set[str]:
+    """Files git would show as new (ignored ones, like JupyterLab's checkpoints, are not)."""
+    out = subprocess.run(
+        ["git", "ls-files", "--others", "--exclude-standard", str(folder)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return set(out.stdout.splitlines())
 
 
 @pytest.mark.timeout(420)
@@ -96,7 +101,7 @@ def test_lab_sh_runs_the_tour_with_a_clean_log_and_leaves_no_files(chromium):
     import nbformat
 
     cells = len(nbformat.read(ROOT / TOUR, as_version=4).cells)
-    before = _files(NOTEBOOKS)
+    before = _untracked(NOTEBOOKS)
     home = Path(tempfile.mkdtemp(prefix="uj-lab-sh-"))
     lab = _start_lab_sh(home)
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
@@ -130,4 +135,4 @@ def test_lab_sh_runs_the_tour_with_a_clean_log_and_leaves_no_files(chromium):
     lab.log.unlink()
     errors = [line[:300] for line in log.splitlines() if ERROR_LINE.search(line)]
     assert errors == [], "\n".join(errors)[:3000]
-    assert _files(NOTEBOOKS) - before == set()
+    assert _untracked(NOTEBOOKS) - before == set()
