@@ -8,12 +8,14 @@ keep their traceback text; beyond that only counts grow.
 
 from __future__ import annotations
 
+import heapq
 import re
 import traceback
 from typing import NamedTuple
 
 __all__ = [
     "MAX_MESSAGE_CHARS",
+    "MAX_SCOPES_LISTED",
     "MAX_TRACEBACK_CHARS",
     "FailureLog",
     "FailureText",
@@ -94,11 +96,17 @@ def message_pattern(message: str) -> str:
     return _NUMBER.sub("<n>", message)
 
 
+#: How many of a group's scopes a snapshot lists (first seen first); the rest are counted.
+MAX_SCOPES_LISTED = 20
+
+
 class _Group:
-    """Failures that share (section, scope, type, message pattern).
+    """Failures that share (section, type, message pattern), across scopes.
 
     The group's ``message`` is the failures' message while they all say the same, and the
-    pattern (numbers shown as ``<n>``) once they differ.
+    pattern (numbers shown as ``<n>``) once they differ. ``node`` is the deepest row that holds
+    every failing scope (the scope itself while there is one); ``rows`` counts the failures per
+    failing scope's row, in first-seen order.
     """
 
     __slots__ = (
@@ -109,6 +117,7 @@ class _Group:
         "last",
         "message",
         "node",
+        "rows",
         "scope",
         "section",
         "type",
@@ -133,8 +142,11 @@ class _Group:
         self.count = 0
         self.first = self.last = elapsed
         self.instances: list[int] = []
+        self.rows: dict[int, int] = {}
 
-    def to_json(self) -> dict:
+    def to_json(self, path) -> dict:
+        """The group as a snapshot lists it; ``path(row)`` gives a row's scope names."""
+        listed = list(self.rows.items())[:MAX_SCOPES_LISTED]
         return {
             "id": self.id,
             "section": self.section,
@@ -146,6 +158,8 @@ class _Group:
             "first": self.first,
             "last": self.last,
             "instances": self.instances.copy(),
+            "scopes": [{"node": row, "scope": path(row), "count": n} for row, n in listed],
+            "scopes_omitted": len(self.rows) - len(listed),
         }
 
 
@@ -170,7 +184,7 @@ class FailureLog:
     def add(self, sec, row: int, failure: FailureText, elapsed: float) -> None:
         elapsed = round(elapsed, 3)
         pattern = message_pattern(failure.message)
-        key = (sec.key, row, failure.type, pattern)
+        key = (sec.key, failure.type, pattern)
         group = self._by_key.get(key)
         if group is None:
             if self._distinct < self.max_group_keys:
@@ -182,6 +196,12 @@ class FailureLog:
                 group = self._overflow_group(sec, elapsed)
         elif group.message != failure.message and group.type != self.OVERFLOW_TYPE:
             group.message = pattern
+        if row not in group.rows:
+            group.rows[row] = 0
+            if group.node != row and group.type != self.OVERFLOW_TYPE:
+                group.node = _common_ancestor(sec.parents, group.node, row)
+                group.scope = sec.path(group.node)
+        group.rows[row] += 1
         group.count += 1
         group.last = elapsed
         self.count += 1
@@ -200,15 +220,34 @@ class FailureLog:
             )
 
     def _overflow_group(self, sec, elapsed: float) -> _Group:
-        key = (sec.key, None, self.OVERFLOW_TYPE, None)
+        key = (sec.key, self.OVERFLOW_TYPE, None)
         group = self._by_key.get(key)
         if group is None:
             message = f"failures beyond the first {self.max_group_keys} distinct groups"
             group = self._new_group(key, sec.key, 0, [], self.OVERFLOW_TYPE, message, elapsed)
         return group
 
+    def listed(self, max_groups: int, *, live: bool) -> list[_Group]:
+        """The groups a snapshot lists: while the run is live, the first ``max_groups`` in
+        first-seen order (a group keeps its place: nothing moves under the reader's mouse);
+        once it ended, the largest first (ties by first occurrence)."""
+        if live:
+            return self.groups[:max_groups]
+        return heapq.nsmallest(max_groups, self.groups, key=lambda g: (-g.count, g.id))
+
     def _new_group(self, key: tuple, *fields) -> _Group:
         group = _Group(len(self.groups), *fields)
         self.groups.append(group)
         self._by_key[key] = group
         return group
+
+
+def _common_ancestor(parents: list[int], a: int, b: int) -> int:
+    """The deepest row that is ``a`` or an ancestor of it and ``b`` or an ancestor of it."""
+    ancestors = set()
+    while a >= 0:
+        ancestors.add(a)
+        a = parents[a]
+    while b not in ancestors:
+        b = parents[b]
+    return b

@@ -15,7 +15,6 @@ Instead of touching every running scope on every event, the model keeps the runn
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
 from collections.abc import Callable
@@ -280,7 +279,8 @@ class ProgressModel(ProgressObserver):
                 for sec in self._ordered_sections()
             ]
             groups = self._failures.groups
-            listed = heapq.nsmallest(self._max_groups, groups, key=lambda g: (-g.count, g.id))
+            live = self._state not in _FINAL_STATES
+            listed = self._failures.listed(self._max_groups, live=live)
             return {
                 "schema": SCHEMA_VERSION,
                 "state": self._state,
@@ -289,7 +289,7 @@ class ProgressModel(ProgressObserver):
                 "sections": sections,
                 "failures": {
                     "count": self._failures.count,
-                    "groups": [group.to_json() for group in listed],
+                    "groups": [self._group_json(group) for group in listed],
                     "groups_omitted": len(groups) - len(listed),
                     "instances_kept": len(self._failures.instances),
                     "max_instances": self._failures.max_instances,
@@ -307,7 +307,10 @@ class ProgressModel(ProgressObserver):
     def group(self, group_id: int) -> dict:
         """One failure group as listed in a snapshot, even when the snapshot omits it."""
         with self._lock:
-            return self._failures.groups[group_id].to_json()
+            return self._group_json(self._failures.groups[group_id])
+
+    def _group_json(self, group) -> dict:
+        return group.to_json(self._sections[group.section].path)
 
     # ----- internals (callers hold the lock) -----
 
