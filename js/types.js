@@ -24,7 +24,15 @@
  * @property {number} first
  * @property {number} last
  * @property {number[]} instances
+ * @property {GroupScope[]} scopes     its failures per scope, first seen first
+ * @property {number} scopes_omitted   scopes not listed
  */
+
+/**
+ * @typedef {object} GroupScope
+ * @property {number} node     the scope's leaf row
+ * @property {string[]} scope
+ * @property {number} count
 
 /**
  * @typedef {object} Failures
