@@ -126,3 +126,17 @@ test("twisty clicks and arrow keys fold and unfold; Enter selects", () => {
   assert.equal(rowNamed(root, "out").getAttribute("aria-selected"), "true");
   assert.equal(root.querySelectorAll("[tabindex='0'].uj-row").length, 2, "one tab stop per tree");
 });
+
+test("a row focused directly (Tab, a screen reader) becomes the row the arrow keys move from", () => {
+  const { root, view } = makeView();
+  view.update(fixture("deep_tree"));
+  const rows = visibleRows(root).filter((r) => r.closest("[data-section='run']"));
+  const third = /** @type {HTMLElement} */ (rows[3]);
+  third.focus();                               // no click: focus moved by something else
+  assert.equal(document.activeElement, third);
+  assert.equal(third.tabIndex, 0);
+  press(third, "ArrowDown");
+  assert.equal(document.activeElement, rows[4]);
+  assert.equal(rows[3].tabIndex, -1);
+  assert.equal(root.querySelectorAll("[data-section='run'] [tabindex='0'].uj-row").length, 1);
+});
