@@ -15,6 +15,8 @@ import { formatDuration, formatInt, h, setAttr, setText, shortPath } from "./uti
  *                                           scope (0: the group is hidden)
  */
 
+/** @typedef {(section: string, node: number) => string[]} PathOf  a tree row's scope names */
+
 /**
  * Where a group's failures happened, in one line: its scope, or how many scopes and under what.
  * @param {Group} g
@@ -36,9 +38,11 @@ class GroupView {
    * @param {(id: number) => Instance | undefined} lookup
    * @param {() => void} requestMissing
    * @param {() => number} maxInstances  how many tracebacks the run keeps
+   * @param {PathOf} pathOf
    */
-  constructor(group, lookup, requestMissing, maxInstances) {
+  constructor(group, lookup, requestMissing, maxInstances, pathOf) {
     this.id = group.id;
+    this.pathOf = pathOf;
     this.maxInstances = maxInstances;
     this.lookup = lookup;
     this.requestMissing = requestMissing;
@@ -100,16 +104,17 @@ class GroupView {
       : `At ${formatDuration(g.first)}.`);
     // the per-scope breakdown, when the group spans more than one scope
     const parts = g.scopes ?? [];
-    const lines = parts.length > 1 || (g.scopes_omitted ?? 0) > 0 ? parts.map((part) => {
-      const line = h("li", "uj-group-scope-line", { title: part.scope.join(" › ") });
-      line.append(h("span", "uj-group-scope-count", {}, `${formatInt(part.count)}×`),
-        h("span", "", {}, shortPath(part.scope, 64)));
+    const lines = parts.map(([node, count]) => {
+      const path = this.pathOf(g.section, node);
+      const line = h("li", "uj-group-scope-line", { title: path.join(" › ") });
+      line.append(h("span", "uj-group-scope-count", {}, `${formatInt(count)}×`),
+        h("span", "", {}, shortPath(path, 64)));
       return line;
-    }) : [];
+    });
     if (lines.length && g.scopes_omitted > 0) {
       lines.push(h("li", "uj-note", {}, `and ${formatInt(g.scopes_omitted)} more scopes`));
     }
-    const key = parts.map((p) => `${p.node}:${p.count}`).join(",") + `+${g.scopes_omitted ?? 0}`;
+    const key = parts.join(";") + `+${g.scopes_omitted ?? 0}`;
     if (this.scopes.dataset.key !== key) {
       this.scopes.dataset.key = key;
       this.scopes.replaceChildren(...lines);
@@ -139,7 +144,7 @@ class GroupView {
   searchText() {
     const g = this.group;
     let text = `${g.type}\n${g.message}\n${g.scope.join("\n")}`;
-    for (const part of g.scopes ?? []) text += `\n${part.scope.join("\n")}`;
+    for (const [node] of g.scopes ?? []) text += `\n${this.pathOf(g.section, node).join("\n")}`;
     for (const id of g.instances) {
       const inst = this.lookup(id);
       if (inst) text += `\n${inst.traceback}\n${inst.symbolic}`;
@@ -153,9 +158,11 @@ export class FailuresPanel {
    * @param {(id: number) => Instance | undefined} lookup
    * @param {() => void} requestMissing
    * @param {() => void} onClearFilter  the user removed the scope filter
+   * @param {PathOf} [pathOf]  a row's scope names (the breakdown of a group by scope)
    */
-  constructor(lookup, requestMissing, onClearFilter) {
+  constructor(lookup, requestMissing, onClearFilter, pathOf = () => []) {
     this.lookup = lookup;
+    this.pathOf = pathOf;
     this.requestMissing = requestMissing;
     /** @type {Map<number, GroupView>} */
     this.groups = new Map();
@@ -200,7 +207,8 @@ export class FailuresPanel {
         if (view.group !== g) view.update(g);
       } else {
         const maxInstances = () => this.failures?.max_instances ?? 0;
-        this.groups.set(g.id, new GroupView(g, this.lookup, this.requestMissing, maxInstances));
+        this.groups.set(g.id,
+          new GroupView(g, this.lookup, this.requestMissing, maxInstances, this.pathOf));
       }
     }
     const keep = new Set(ids);

@@ -57,6 +57,7 @@ export class ProgressView {
       (id) => this.instances.get(id),
       () => this.requestInstances(),
       () => this.select(null),
+      (key, node) => this.pathOf(key, node),
     );
     this.el.append(this.header.el, this.message, this.sections, this.failures.el);
     root.append(this.el);
@@ -181,10 +182,27 @@ export class ProgressView {
         if (g.section !== key) return 0;
         if (inside(g.node)) return g.count;
         let n = 0;
-        for (const part of g.scopes ?? []) if (inside(part.node)) n += part.count;
+        for (const [node, count] of g.scopes ?? []) if (inside(node)) n += count;
         return n;
       },
     });
+  }
+
+  /**
+   * The scope names of a section's row (the root's child first).
+   * @param {string} key
+   * @param {number} node
+   * @returns {string[]}
+   */
+  pathOf(key, node) {
+    const tree = this.trees.get(key);
+    const names = [];
+    if (tree) {
+      for (let i = node; i > 0 && i < tree.nodes.length; i = tree.parents[i]) {
+        names.unshift(tree.nodes[i][1]);
+      }
+    }
+    return names;
   }
 
   /**

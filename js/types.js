@@ -24,15 +24,9 @@
  * @property {number} first
  * @property {number} last
  * @property {number[]} instances
- * @property {GroupScope[]} scopes     its failures per scope, first seen first
- * @property {number} scopes_omitted   scopes not listed
- */
-
-/**
- * @typedef {object} GroupScope
- * @property {number} node     the scope's leaf row
- * @property {string[]} scope
- * @property {number} count
+ * @property {[number, number][]} scopes  [row, count] per failing scope, first seen first
+ *                                         (empty when the group has one scope)
+ * @property {number} scopes_omitted       scopes not listed
 
 /**
  * @typedef {object} Failures

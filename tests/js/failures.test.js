@@ -32,8 +32,10 @@ test("one error raised in many scopes is one group with a per-scope breakdown", 
   click(/** @type {HTMLElement} */ (el.querySelector(".uj-group-head")));
   const lines = [...el.querySelectorAll(".uj-group-scope-line")];
   assert.equal(lines.length, g.scopes.length);
-  assert.equal(lines[0].querySelector(".uj-group-scope-count")?.textContent, `${g.scopes[0].count}×`);
-  assert.equal(lines[0].getAttribute("title"), g.scopes[0].scope.join(" › "));
+  const [node, count] = g.scopes[0];
+  assert.equal(lines[0].querySelector(".uj-group-scope-count")?.textContent, `${count}×`);
+  const nodes = snap.sections[0].nodes;
+  assert.equal(lines[0].getAttribute("title"), `${nodes[nodes[node][0]][1]} › ${nodes[node][1]}`);
   assert.match(el.textContent ?? "", new RegExp(`and ${g.scopes_omitted} more scopes`));
 });
 
@@ -96,8 +98,10 @@ test("selecting a scope in the tree filters the failures to its subtree", () => 
   click(/** @type {HTMLElement} */ (row.querySelector(".uj-name")));
   assert.equal(row.getAttribute("aria-selected"), "true");
   // a group shows when it lies in the scope or one of its listed scopes does
+  const nodes = snap.sections[0].nodes;
+  const top = (/** @type {number} */ i) => { while (nodes[i][0] > 0) i = nodes[i][0]; return nodes[i][1]; };
   const expected = snap.failures.groups.filter((/** @type {any} */ x) => x.scope[0] === scopeTop
-    || x.scopes.some((/** @type {any} */ p) => p.scope[0] === scopeTop));
+    || x.scopes.some((/** @type {[number, number]} */ [node]) => top(node) === scopeTop));
   const shown = visibleGroups(root);
   assert.equal(shown.length, expected.length);
   assert.ok(shown.length < snap.failures.groups.length);

@@ -144,9 +144,10 @@ class _Group:
         self.instances: list[int] = []
         self.rows: dict[int, int] = {}
 
-    def to_json(self, path) -> dict:
-        """The group as a snapshot lists it; ``path(row)`` gives a row's scope names."""
-        listed = list(self.rows.items())[:MAX_SCOPES_LISTED]
+    def to_json(self) -> dict:
+        """The group as a snapshot lists it."""
+        # one scope: no breakdown (the group's own node and count say it all)
+        listed = list(self.rows.items())[:MAX_SCOPES_LISTED] if len(self.rows) > 1 else []
         return {
             "id": self.id,
             "section": self.section,
@@ -158,8 +159,9 @@ class _Group:
             "first": self.first,
             "last": self.last,
             "instances": self.instances.copy(),
-            "scopes": [{"node": row, "scope": path(row), "count": n} for row, n in listed],
-            "scopes_omitted": len(self.rows) - len(listed),
+            # [row, count] pairs: the row's path is in the section's nodes (payload stays small)
+            "scopes": [[row, n] for row, n in listed],
+            "scopes_omitted": len(self.rows) - len(listed) if listed else 0,
         }
 
 

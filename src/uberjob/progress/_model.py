@@ -310,7 +310,7 @@ class ProgressModel(ProgressObserver):
             return self._group_json(self._failures.groups[group_id])
 
     def _group_json(self, group) -> dict:
-        return group.to_json(self._sections[group.section].path)
+        return group.to_json()
 
     # ----- internals (callers hold the lock) -----
 
