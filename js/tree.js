@@ -4,6 +4,9 @@ import { COUNT_LEGEND, countText, formatDuration, h, remainingSeconds, setAttr }
 import { defaultOpen } from "./fold.js";
 
 /** @typedef {import("./types.js").Row} Row */
+
+/** How a registry run names the rows of its store reads and writes. */
+const STORE_ROW = /\((?:(up to date), )?(?:read from store|written to store)\)$/;
 /** @typedef {import("./types.js").Section} Section */
 
 /**
@@ -164,6 +167,11 @@ export class SectionTree {
     const last = v.last;
     const [, name, total, completed, running, failed, time] = row;
     if (!last || last[1] !== name) {
+      // a registry run's store reads and writes (src/uberjob/_registry/physical.py): their
+      // bars are told apart from computed calls, an up-to-date value's most of all
+      const store = STORE_ROW.exec(name);
+      v.el.classList.toggle("uj-store", store !== null);
+      v.el.classList.toggle("uj-fresh", store?.[1] !== undefined);
       v.name.textContent = name;
       v.name.title = name;
       v.bar.setAttribute("aria-label", name);

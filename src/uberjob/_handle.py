@@ -75,6 +75,9 @@ class RunHandle:
         self.ended_at: float | None = None
         self.widget = None  # set by the widget view, so the handle can display as it
         self.widget_displayed = False  # the view showed the widget already (in the run's cell)
+        # {reported scope: shown scope} for progress views: a registry run's store reads and
+        # writes (filled before the run section starts; see _registry/physical.py)
+        self.scope_labels: dict[tuple, tuple] = {}
         self._future: concurrent.futures.Future = concurrent.futures.Future()
         self._thread: threading.Thread | None = None
 

@@ -146,6 +146,10 @@ class ProgressModel(ProgressObserver):
         self._integral = 0.0  # I(t) as of self._integral_time
         self._integral_time = 0.0
         self._version = 0
+        #: {scope as reported: scope as shown} for the "run" section (a run's handle fills it:
+        #: a registry's store reads and writes show as what happened to a value). Read once per
+        #: distinct scope, when its row is made.
+        self.scope_labels: dict[tuple, tuple] = {}
 
     # ----- lifecycle -----
 
@@ -320,7 +324,8 @@ class ProgressModel(ProgressObserver):
             sec = self._sections.get(section)
             if sec is None:
                 sec = self._sections[section] = _Section(section)
-            leaf = self._leaves[(section, scope)] = (sec, sec.row_of(scope))
+            shown = self.scope_labels.get(scope, scope) if section == "run" else scope
+            leaf = self._leaves[(section, scope)] = (sec, sec.row_of(shown))
         return leaf
 
     def _advance_integral(self, now: float) -> None:

@@ -191,6 +191,7 @@ class WidgetProgressObserver(ModelView):
 
     def attach_run(self, run) -> None:
         """The run's handle displays as this widget; a background run gets a Stop button."""
+        super().attach_run(run)
         self._attached_run = run
         if self._widget is not None:
             self._link_run(self._widget)
