@@ -75,6 +75,7 @@ class RunHandle:
         self.ended_at: float | None = None
         self.widget = None  # set by the widget view, so the handle can display as it
         self.widget_displayed = False  # the view showed the widget already (in the run's cell)
+        self.displayed_in_cell: int | None = None  # the execution count of that cell
         # {reported scope: shown scope} for progress views: a registry run's store reads and
         # writes (filled before the run section starts; see _registry/physical.py)
         self.scope_labels: dict[tuple, tuple] = {}
@@ -156,14 +157,23 @@ class RunHandle:
     def __repr__(self) -> str:
         return f"<{self.summary()}>"
 
+    def _ipython_display_(self) -> None:
+        """As a cell's value: nothing in the cell whose output already shows the run's widget
+        (a summary line there would stay as it was drawn, e.g. ``running, 0 / 401``); else the
+        widget again (``%uberjob last``, a later cell) or the summary."""
+        from IPython import get_ipython
+        from IPython.display import display
+
+        shell = get_ipython()
+        cell = getattr(shell, "execution_count", None)
+        if self.widget_displayed and cell is not None and cell == self.displayed_in_cell:
+            return
+        display(self._repr_mimebundle_(), raw=True)
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = {"text/plain": self.summary()}
         widget = self.widget
-        if (
-            widget is not None
-            and not self.widget_displayed
-            and hasattr(widget, "_repr_mimebundle_")
-        ):
+        if widget is not None and hasattr(widget, "_repr_mimebundle_"):
             widget_bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
             if isinstance(widget_bundle, tuple):
                 widget_bundle = widget_bundle[0]

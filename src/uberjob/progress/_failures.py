@@ -20,8 +20,10 @@ __all__ = [
     "FailureLog",
     "FailureText",
     "describe_failure",
+    "drop_repeated_frames",
     "exception_type_name",
     "message_pattern",
+    "name_cells",
 ]
 
 MAX_MESSAGE_CHARS = 1000
@@ -67,9 +69,66 @@ def describe_failure(exception: BaseException, *, with_traceback: bool) -> Failu
             runtime = "".join(traceback.format_exception(original)).rstrip()
         except Exception as error:  # a hostile __str__ must not break progress reporting
             runtime = f"(traceback unavailable: {type(error).__name__})"
-        runtime = _cut_middle(runtime, MAX_TRACEBACK_CHARS)
+        cells = _notebook_cells()
+        runtime = _cut_middle(name_cells(runtime, cells), MAX_TRACEBACK_CHARS)
+        symbolic = drop_repeated_frames(name_cells(symbolic, cells))
     message = _safe_str(original)[:MAX_MESSAGE_CHARS]
     return FailureText(exception_type_name(original), message, runtime, symbolic)
+
+
+_FRAME = re.compile(r'^(?P<indent>[ \t]*)File "(?P<file>[^"\n]+)", line (?P<line>\d+)', re.M)
+
+
+def _notebook_cells() -> dict[str, int]:
+    """IPython's {file name of a cell's code: its execution count}, or {} outside IPython."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    mapping = getattr(getattr(shell, "compile", None), "_filename_map", None)
+    return mapping if isinstance(mapping, dict) else {}
+
+
+def name_cells(text: str, cells: dict[str, int]) -> str:
+    """Frames in a notebook cell's code named as IPython names them: ``Cell In[3], line 14``
+    instead of a kernel's temporary file (``.../ipykernel_<pid>/<hash>.py``)."""
+    if not cells or not text:
+        return text
+
+    def replace(match: re.Match) -> str:
+        number = cells.get(match["file"])
+        if number is None:
+            return match[0]
+        return f"{match['indent']}Cell In[{number}], line {match['line']}"
+
+    return _FRAME.sub(replace, text)
+
+
+_ANY_FRAME = re.compile(r'^[ \t]*(?:File "[^"\n]+"|Cell In\[\d+\]), line \d+')
+
+
+def drop_repeated_frames(text: str) -> str:
+    """A traceback without a frame that repeats the place of the frame before it: a list
+    comprehension at module level is a frame of its own (``<listcomp>`` below ``<module>``)
+    at the same line, which says nothing new."""
+    lines = text.split("\n")
+    kept: list[str] = []
+    previous = None
+    skipping = False
+    for line in lines:
+        match = _ANY_FRAME.match(line)
+        if match:
+            place = match[0].strip()
+            skipping = place == previous
+            previous = place
+            if skipping:
+                continue
+        elif skipping and line.startswith("    "):
+            continue  # the repeated frame's source line
+        else:
+            skipping = False
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def _safe_str(value: object) -> str:
