@@ -12,8 +12,7 @@ import uberjob
 from uberjob import RunStopped
 from uberjob.progress import Progress
 from uberjob.progress._fallback import snapshot_summary, static_html
-from uberjob.progress._widget import LIVE_TEXT
-from uberjob.progress._widget import WidgetProgressObserver
+from uberjob.progress._widget import LIVE_TEXT, WidgetProgressObserver
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
