@@ -1,6 +1,8 @@
 // One section's scope tree: a flat ARIA tree whose rows are keyed by index and updated in place.
 
-import { COUNT_LEGEND, countText, formatDuration, h, remainingSeconds, setAttr } from "./util.js";
+import {
+  COUNT_LEGEND, countText, formatDuration, h, remainingSeconds, setAttr, textWidthCh,
+} from "./util.js";
 import { defaultOpen } from "./fold.js";
 
 /** @typedef {import("./types.js").Row} Row */
@@ -83,16 +85,16 @@ export class SectionTree {
     this.isRunning = isRunning;
     this.elapsed = elapsed;
     if (nodes.length !== this.rows.length) this.grow(nodes);
-    let timeChars = 4;
+    let timeChars = 3;
     for (let i = 0; i < nodes.length; i++) {
       const v = this.rows[i];
       if (v.el.hidden) v.stale = true;   // drawn when its parent opens
       else this.drawRow(i, nodes[i], isRunning);
-      if (v.timeText.length > timeChars) timeChars = v.timeText.length;
+      timeChars = Math.max(timeChars, textWidthCh(v.timeText));
     }
     // the count column fits the root's text, the longest (its numbers are the largest)
-    this.countChars = Math.max(12, this.rows[0]?.text.length ?? 0) + 1;
-    this.timeChars = timeChars + 0.5;
+    this.countChars = Math.ceil(Math.max(10, textWidthCh(this.rows[0]?.text ?? "")) + 1);
+    this.timeChars = Math.ceil(timeChars + 1);
   }
 
   /** @param {Row[]} nodes */
@@ -140,7 +142,7 @@ export class SectionTree {
       tabindex: "-1", "data-key": `${this.key}/${i}`,
     });
     const label = h("span", "uj-label");
-    label.style.setProperty("--uj-depth", String(depth));
+    el.style.setProperty("--uj-depth", String(depth));   // the label and (narrow) the bar indent
     const name = h("span", "uj-name");
     label.append(h("span", "uj-twisty", { "aria-hidden": "true" }), name);
     const bar = h("span", "uj-bar", { role: "progressbar", "aria-valuemin": "0" });

@@ -129,3 +129,20 @@ export function formatRate(rate) {
 export function formatInt(n) {
   return n.toLocaleString("en-US");
 }
+
+/**
+ * About how wide `text` is in `ch` (the width of "0") in a UI font with tabular digits: digits
+ * are 1ch, punctuation and spaces narrower, letters a little narrower. Column widths use it, so
+ * that a count column is not a quarter wider than its text.
+ * @param {string} text
+ */
+export function textWidthCh(text) {
+  let width = 0;
+  for (const c of text) {
+    if (c >= "0" && c <= "9") width += 1;
+    else if (c === "," || c === "." || c === " " || c === "(" || c === ")") width += 0.45;
+    else if (c === "+" || c === "/" || c === "~") width += 0.85;
+    else width += 0.9;
+  }
+  return width;
+}

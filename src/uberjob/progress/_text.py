@@ -102,10 +102,11 @@ def group_scope_text(group: dict, max_chars: int | None = 48) -> str:
             return PATH_SEPARATOR.join(str(part) for part in parts)
         return short_path(parts, max_chars)
 
+    scope = group.get("scope") or []
     if scopes <= 1:
-        return path(group["scope"]) if group["scope"] else "(any scope)"
-    if group["scope"]:
-        return f"{scopes:,} scopes in {path(group['scope'])}"
+        return path(scope) if scope else "(any scope)"
+    if scope:
+        return f"{scopes:,} scopes in {path(scope)}"
     return f"{scopes:,} scopes"
 
 
