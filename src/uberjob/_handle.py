@@ -178,5 +178,8 @@ class RunHandle:
             if isinstance(widget_bundle, tuple):
                 widget_bundle = widget_bundle[0]
             if widget_bundle:
-                bundle = {**widget_bundle, "text/plain": self.summary()}
+                # a live run's widget output says what it is rather than numbers that a saved
+                # notebook would keep as they were (the widget's own text/plain does so)
+                live = self.state in ("pending", "running")
+                bundle = {**widget_bundle} if live else {**widget_bundle, **bundle}
         return bundle
