@@ -820,7 +820,7 @@ def test_runs_hand_model_views_batches_and_plain_observers_single_events():
     for progress in (Progress(Keep), [Progress(Keep), Progress(lambda: counting)]):
         uberjob.run(plan, output=calls, max_workers=3, progress=progress)
         root = Keep.last["sections"][-1]["nodes"][0]
-        assert root[2:6] == [500, 500, 0, 0]  # the output's gather is not a call to count
+        assert root[2:6] == [500, 500, 0, 0]  # the output list's gather is not a call
     assert counting.running == counting.completed == 500
 
 
