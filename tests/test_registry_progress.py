@@ -89,3 +89,12 @@ def test_the_observer_protocol_keeps_1_0_scopes(squares):
     uberjob.run(plan, registry=registry, output=total, progress=Progress(Record))
     write = fully_qualified_name(JsonFileStore.write)
     assert ("run", ("squares", SQUARE, write)) in seen
+
+
+def test_the_stale_check_counts_no_gather_helpers(squares):
+    plan, registry, total = squares
+    uberjob.run(plan, registry=registry, output=total, progress=Progress(Keep))
+    (stale,) = [s for s in Keep.last["sections"] if s["key"] == "stale"]
+    names = [row[1] for row in stale["nodes"]]
+    assert not any(name.startswith("uberjob._builtins") for name in names), names
+    assert stale["nodes"][0][2:4] == [5, 5]  # 4 squares and the sum: calls the user planned
