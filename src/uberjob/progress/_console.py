@@ -148,12 +148,12 @@ class ConsoleView(ModelView):
                     time_text = duration_text(seconds) if seconds >= 1 else ""
                 rows.append((depth, name, count, time_text, (total, completed, running, failed)))
         # Numbers win: the count and time columns keep their width; the bar shrinks first
-        # (down to 4 cells), then the names (cut with an ellipsis).
+        # (down to 4 cells) before the names are cut (with an ellipsis).
         count_width = max((len(r[2]) for r in rows if r), default=0)
         time_width = max((len(r[3]) for r in rows if r), default=0)
         name_width = max((2 * r[0] + len(r[1]) for r in rows if r), default=0)
         room = self._console.width - count_width - time_width - 3  # 3 column gaps
-        bar_width = max(4, min(20, room - min(name_width, 12)))
+        bar_width = max(4, min(20, room - name_width))
         name_width = max(6, min(name_width, room - bar_width))
         table = Table.grid(padding=(0, 1))
         table.add_column(no_wrap=True, width=name_width, overflow="ellipsis")
