@@ -6,6 +6,7 @@ for Jupyter. See README.md for a tour.
 
 from uberjob import graph, progress, stores
 from uberjob._errors import CallError, NotTransformedError, RunStopped
+from uberjob._handle import RunHandle, last_run
 from uberjob._magics import load_ipython_extension, unload_ipython_extension
 from uberjob._plan import Plan
 from uberjob._registry import Registry
@@ -19,10 +20,12 @@ __all__ = [
     "NotTransformedError",
     "Plan",
     "Registry",
+    "RunHandle",
     "RunStopped",
     "ValueStore",
     "__version__",
     "graph",
+    "last_run",
     "load_ipython_extension",
     "progress",
     "render",

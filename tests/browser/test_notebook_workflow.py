@@ -65,7 +65,7 @@ def test_stop_button_stops_a_background_run(lab, page):
     assert int(numbers["started"]) == int(numbers["completed"])
     assert int(numbers["completed"]) < int(numbers["total"])
     count = widget.locator("[data-key='run/0'] .uj-count")
-    expect(count).to_have_text(f"{numbers['completed']} / {numbers['total']}")
+    expect(count).to_have_text(f"{int(numbers['completed']):,} / {int(numbers['total']):,}")
 
 
 BLOCKING = """\

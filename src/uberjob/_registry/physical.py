@@ -10,8 +10,12 @@ For a node ``n`` with store ``s``:
 - an explicit dependency on ``n`` becomes a dependency on its write (or barrier) when ``n`` is
   stale, and is dropped when it is fresh (the stored value is already there).
 
-The reads and writes take the scope of the node they replace (plus its function's name), so
-progress shows them under it; their symbolic traceback is the ``registry.add`` / ``source`` line.
+The reads and writes take the scope of the node they replace (plus its function's name), as in
+1.0's physical plan; their symbolic traceback is the ``registry.add`` / ``source`` line. Progress
+views show them beside the node's own row, as what happened to its value
+(:meth:`PhysicalStructure.progress_labels`): ``square (written to store)``, ``square (read from
+store)``, or ``square (up to date, read from store)`` when the stored value was fresh and the call
+did not run, so a call's row counts calls of the function only.
 
 Nothing is copied: :class:`PhysicalStructure` is an overlay on the plan's structure that the
 compiler reads like any other, rewriting the arguments of only the calls it is asked about. The
@@ -94,6 +98,29 @@ class PhysicalStructure(PlanStructure):
             output = self._read(output)
         self.output = output
         self.roots = ([output] if output is not None else []) + roots
+
+    def progress_labels(self) -> dict[tuple, tuple]:
+        """How progress views show the reads' and writes' scopes: {the scope the engine
+        reports (the node's scope, its function, the store method): the scope to show}."""
+        labels: dict[tuple, tuple] = {}
+        fresh_reads: dict[tuple, bool] = {}
+        for node, read in self._read_of.items():
+            reported = (*read.scope, fully_qualified_name(read.fn))
+            fresh = node not in self._write_of
+            fresh_reads[reported] = fresh_reads.get(reported, True) and fresh
+            labels[reported] = node
+        for node, write in self._write_of.items():
+            if type(write) is Call:
+                labels[(*write.scope, fully_qualified_name(write.fn))] = node
+        shown = {}
+        for reported, node in labels.items():
+            if reported in fresh_reads:
+                what = "up to date, read from store" if fresh_reads[reported] else "read from store"
+            else:
+                what = "written to store"
+            name = fully_qualified_name(node.fn) if type(node) is Call else "value"
+            shown[reported] = (*node.scope, f"{name} ({what})")
+        return shown
 
     def _scope(self, node: Node) -> tuple:
         """The scope of the calls that replace ``node``: its scope and function name."""
