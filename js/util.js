@@ -105,15 +105,22 @@ export function shortPath(parts, maxChars = 48) {
 }
 
 /**
- * A duration for people: `0.4s`, `12.5s`, `3m 05s`, `2h 07m`.
+ * A duration for people, rounded to its last digit (halves up): tenths under 10 s (`0.4s`,
+ * `9.9s`), whole seconds under a minute (`12s`), then `3m05s`, and past an hour hours and
+ * minutes only (`2h01m`). Negative or not finite: `0.0s`. The console's `duration_text`
+ * (src/uberjob/progress/_text.py) is the same rule; tests/fixtures/durations.json holds both to it.
  * @param {number} seconds
  */
 export function formatDuration(seconds) {
-  if (!(seconds >= 0)) return "0s";
-  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.floor(seconds)}s`;
-  const m = Math.floor(seconds / 60);
-  if (m < 60) return `${m}m ${String(Math.floor(seconds % 60)).padStart(2, "0")}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
+  const s = seconds >= 0 && Number.isFinite(seconds) ? seconds : 0;
+  // Math.floor(x + 0.5) on doubles, as in the Python: the same digits in both languages.
+  const tenths = Math.floor(s * 10 + 0.5);
+  if (tenths < 100) return `${Math.floor(tenths / 10)}.${tenths % 10}s`;
+  const whole = Math.floor(s + 0.5);
+  if (whole < 60) return `${whole}s`;
+  if (whole < 3600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, "0")}s`;
+  const minutes = Math.floor(s / 60 + 0.5);
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
 }
 
 /**

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,11 +63,17 @@ def test_count_text_uses_the_1_0_wording(counts, live, text):
     assert count_text(*counts, live=live) == text
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"), [(0.4, "0s"), (59.9, "59s"), (185, "3m05s"), (7260, "2h01m00s")]
-)
-def test_duration_text(seconds, text):
+DURATIONS = json.loads((Path(__file__).parent / "fixtures" / "durations.json").read_text())
+
+
+@pytest.mark.parametrize(("seconds", "text"), DURATIONS["cases"])
+def test_duration_text_follows_the_table_the_js_formatter_follows(seconds, text):
+    # tests/js/render.test.js holds formatDuration to the same table
     assert duration_text(seconds) == text
+
+
+def test_duration_text_of_nothing_sensible_is_zero():
+    assert duration_text(float("nan")) == duration_text(float("inf")) == "0.0s"
 
 
 def test_tree_order_is_depth_first_folds_and_truncates():
@@ -100,11 +108,11 @@ def test_log_blocks_are_periodic_and_end_with_a_final_block():
         view.increment_completed(section=RUN, scope=("s", "m.f"))
         view.tick()
         first = stream.getvalue()
-        assert first.startswith("uberjob running, elapsed 2s, 0.5 calls/s, updated ")
+        assert first.startswith("uberjob running, elapsed 2.0s, 0.5 calls/s, updated ")
         assert first.endswith(
-            "Running graph: (1 + 2) / 10, 2s\n"
-            "  (1 + 2) / 10 | 2s | s\n"
-            "  (1 + 2) / 10 | 2s |   m.f\n"
+            "Running graph: (1 + 2) / 10, 2.0s\n"
+            "  (1 + 2) / 10 | 2.0s | s\n"
+            "  (1 + 2) / 10 | 2.0s |   m.f\n"
         )
         clock.now = 5.0
         view.increment_completed(section=RUN, scope=("s", "m.f"))
@@ -148,10 +156,10 @@ def test_each_failure_group_is_printed_once_then_counted():
         fail(view, ("west", "m.f"), ValueError("second\nline two"))  # no traceback kept
         view.tick()
     text = stream.getvalue()
-    assert text.count("failure group 1 at 0s: KeyError: 'row 1'\n  in east \u203a m.f\n") == 1
+    assert text.count("failure group 1 at 0.0s: KeyError: 'row 1'\n  in east \u203a m.f\n") == 1
     assert text.count("Traceback (most recent call last)") == 1
     assert "\n    KeyError: 'row 1'\n" in text  # the traceback, indented
-    assert text.count("failure group 2 at 0s: ValueError: second \u2026\n  in west \u203a m.f") == 1
+    assert text.count("failure group 2 at 0.3s: ValueError: second \u2026\n  in west \u203a m.f") == 1
     assert "(traceback not kept: 2 already are)" in text
     assert "failure group 3" not in text
     final = text[text.rindex("uberjob done") :]
@@ -179,7 +187,7 @@ def test_a_tiny_run_shows_no_rate_and_a_long_one_shows_time_left():
         clock.now = 5.0
         view.tick()
         first = stream.getvalue()
-        assert first.startswith("uberjob running, elapsed 5s, about 15s left, 2.0 calls/s")
+        assert first.startswith("uberjob running, elapsed 5.0s, about 15s left, 2.0 calls/s")
 
 
 def test_symbolic_tracebacks_of_call_errors_are_printed_after_the_runtime_one():
@@ -194,7 +202,7 @@ def test_symbolic_tracebacks_of_call_errors_are_printed_after_the_runtime_one():
     with view:
         fail(view, ("m.f",), CallErrorLike(ZeroDivisionError("division by zero")))
     text = stream.getvalue()
-    assert "failure group 1 at 0s: ZeroDivisionError: division by zero\n  in m.f\n" in text
+    assert "failure group 1 at 0.0s: ZeroDivisionError: division by zero\n  in m.f\n" in text
     assert (
         "    ZeroDivisionError: division by zero\n"
         "    Symbolic traceback (most recent call last):\n      X\n"
@@ -276,7 +284,7 @@ def test_terminal_view_draws_live_and_leaves_the_final_picture():
     assert re.search(r"Determining stale value stores +━+ 0 / 1 *\n", final)
     assert re.search(r"\n  x +━+ 1 / 4, 1 failed 1m05s *\n", final)
     assert "1 failed: RuntimeError: oops  (x \u203a m.f)" in final
-    assert plain(stream).count("failure group 1 at 1s: RuntimeError: oops") == 1
+    assert plain(stream).count("failure group 1 at 1.0s: RuntimeError: oops") == 1
 
 
 def test_terminal_view_folds_big_subtrees():
@@ -348,7 +356,7 @@ def test_a_60_column_terminal_keeps_the_numbers_whole_and_shrinks_the_bar():
     assert rows
     assert all(len(line) <= 60 for line in rows)
     row = next(line for line in rows if "customers" in line)
-    assert row.endswith("(1,200 + 34) / 20,001, 1 failed 1s")
+    assert row.endswith("(1,200 + 34) / 20,001, 1 failed 1.0s")
     assert "…" in row  # the name gave way
     assert 4 <= row.count("━") < 20  # and the bar shrank
 

@@ -13,7 +13,7 @@ import time
 
 from uberjob._engine.owner import Control
 from uberjob._failure_list import Failure, FailureList
-from uberjob.progress._text import short_duration_text
+from uberjob.progress._text import summary_text
 
 __all__ = ["Failure", "FailureList", "RunHandle", "last_run"]
 
@@ -149,10 +149,9 @@ class RunHandle:
 
     def summary(self) -> str:
         """``uberjob: done, 9,998 / 10,000, 1,663 failed, 12s``."""
-        text = f"uberjob: {self.state}, {self.completed:,} / {self.total:,}"
-        if self.failure_count:
-            text += f", {self.failure_count:,} failed"
-        return f"{text}, {short_duration_text(self.elapsed)}"
+        return summary_text(
+            self.state, self.completed, self.total, self.failure_count, self.elapsed
+        )
 
     def __repr__(self) -> str:
         return f"<{self.summary()}>"

@@ -24,6 +24,14 @@ export function fixtureInstances(name) {
 }
 
 /**
+ * The shared table of durations: [seconds, text] (tests/test_console_progress.py reads it too).
+ * @returns {[number, string][]}
+ */
+export function durationCases() {
+  return JSON.parse(readFileSync(new URL("../fixtures/durations.json", import.meta.url), "utf8")).cases;
+}
+
+/**
  * A view drawing synchronously into a fresh element.
  * @param {object} [options]
  */

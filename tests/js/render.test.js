@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { fixture, makeView } from "./helpers.js";
+import { durationCases, fixture, makeView } from "./helpers.js";
 import { countText, formatDuration, formatRate, remainingSeconds } from "../../js/util.js";
 
 test("the header shows the state word, elapsed time and calls per second", () => {
@@ -41,12 +41,17 @@ test("an unknown schema is reported, not drawn", () => {
 test("formatting helpers", () => {
   assert.equal(countText(10, 3, 2, 0, true), "(3 + 2) / 10");
   assert.equal(countText(10, 3, 2, 1, false), "3 / 10, 1 failed");
-  assert.equal(formatDuration(0.44), "0.4s");
-  assert.equal(formatDuration(75), "1m 15s");
-  assert.equal(formatDuration(3 * 3600 + 7 * 60), "3h 07m");
   assert.equal(formatRate(812.3), "812 calls/s");
   assert.equal(formatRate(12345), "12,345 calls/s");
   assert.equal(formatRate(0), "0 calls/s");
+});
+
+test("durations follow the table the Python views follow (tests/fixtures/durations.json)", () => {
+  const cases = durationCases();
+  assert.ok(cases.length > 10);
+  for (const [seconds, text] of cases) assert.equal(formatDuration(seconds), text, `${seconds} s`);
+  assert.equal(formatDuration(NaN), "0.0s");
+  assert.equal(formatDuration(Infinity), "0.0s");
 });
 
 test("the UI state (folds, selection, search, open groups) survives a new view", () => {
@@ -106,9 +111,9 @@ test("time left: for the run and per scope, once there is enough to go on", () =
   const { root, view } = makeView();
   const snap = fixture("small");   // running, 4.25 s: 4 + 2 of 42 finished; a scope 2 + 2 of 40
   view.update(snap);
-  assert.equal(root.querySelector(".uj-remaining")?.textContent, "about 25s left");
+  assert.equal(root.querySelector(".uj-remaining")?.textContent, "about 26s left");   // 36 calls left at 6 per 4.25 s: 25.5 s
   const root0 = root.querySelector("[data-key='run/0'] .uj-time");
-  assert.equal(root0?.textContent, "25s left");
+  assert.equal(root0?.textContent, "26s left");
   assert.ok(root0?.classList.contains("uj-left"));
   // a scope with 4 finished calls is not enough to go on: its share of time shows
   assert.equal(root.querySelector("[data-key='run/3'] .uj-time")?.textContent, "2.8s");

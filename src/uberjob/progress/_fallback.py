@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from uberjob.progress._text import group_scope_text, short_duration_text
+from uberjob.progress._text import count_text, duration_text, group_scope_text, summary_text
 
 __all__ = ["StaticPicture", "snapshot_summary", "static_html"]
 
@@ -33,16 +33,7 @@ def snapshot_summary(snapshot: dict) -> str:
     root = _run_root(snapshot)
     total, completed = (root[2], root[3]) if root else (0, 0)
     failed = (snapshot.get("failures") or {}).get("count", 0)
-    text = f"uberjob: {state}, {completed:,} / {total:,}"
-    if failed:
-        text += f", {failed:,} failed"
-    return f"{text}, {short_duration_text(snapshot.get('elapsed', 0.0))}"
-
-
-def _count_text(total: int, completed: int, running: int, failed: int, live: bool) -> str:
-    text = f"({completed:,} + {running:,}) / {total:,}" if live and running else ""
-    text = text or f"{completed:,} / {total:,}"
-    return f"{text}, {failed:,} failed" if failed else text
+    return summary_text(state, completed, total, failed, snapshot.get("elapsed", 0.0))
 
 
 def _depths(nodes: list) -> list[int]:
@@ -70,11 +61,11 @@ def static_html(snapshot: dict) -> str:
             _, name, total, completed, running, failed, seconds = nodes[index][:7]
             pad = 1.2 * depths[index]
             share = f"{100 * completed / total:.0f}%" if total else ""
-            time_text = short_duration_text(seconds) if seconds >= 1 else ""
+            time_text = duration_text(seconds) if seconds >= 1 else ""
             parts.append(
                 f'<tr><td style="padding-left: {pad:.1f}em; text-align: left">{esc(str(name))}</td>'
                 f'<td style="padding: 0 1em">{esc(share)}</td>'
-                f"<td>{esc(_count_text(total, completed, running, failed, live))}</td>"
+                f"<td>{esc(count_text(total, completed, running, failed, live=live))}</td>"
                 f'<td style="padding-left: 1em">{esc(time_text)}</td></tr>'
             )
         if len(nodes) > len(shown):

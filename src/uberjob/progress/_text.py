@@ -1,11 +1,14 @@
 """Pure text helpers shared by the progress model and its views.
 
 The count and time wording is uberjob 1.0's: ``completed / total`` before a scope starts and once
-it is finished, ``(completed + running) / total`` while it runs, then ``, N failed``; durations as
-``12s``, ``3m05s``, ``2h01m00s``.
+it is finished, ``(completed + running) / total`` while it runs, then ``, N failed``. Durations
+read ``0.4s``, ``12s``, ``3m05s``, ``2h01m`` in every view (``js/util.js`` has the same rules:
+``countText``, ``formatDuration``).
 """
 
 from __future__ import annotations
+
+import math
 
 __all__ = [
     "COUNT_LEGEND",
@@ -17,8 +20,8 @@ __all__ = [
     "node_path",
     "remaining_seconds",
     "run_remaining_seconds",
-    "short_duration_text",
     "short_path",
+    "summary_text",
 ]
 
 #: Between the names of a scope path (a single right-pointing angle quotation mark).
@@ -111,23 +114,33 @@ def group_scope_text(group: dict, max_chars: int | None = 48) -> str:
 
 
 def duration_text(seconds: float) -> str:
-    """Whole seconds as ``12s``, ``3m05s`` or ``2h01m00s``."""
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02}m{seconds:02}s"
-    if minutes:
-        return f"{minutes}m{seconds:02}s"
-    return f"{seconds}s"
+    """A duration for people, rounded to its last digit (halves up): tenths under 10 s
+    (``0.4s``, ``9.9s``), whole seconds under a minute (``12s``), then ``3m05s``, and past an
+    hour hours and minutes only (``2h01m``). Negative or not finite: ``0.0s``.
+
+    ``formatDuration`` in ``js/util.js`` is the same rule; ``tests/fixtures/durations.json`` holds
+    both to the same table.
+    """
+    if not (seconds >= 0 and math.isfinite(seconds)):
+        seconds = 0.0
+    # Rounding is floor(x + 0.5) on doubles, as in the JS: the same digits in both languages,
+    # where Python's round() and format() (halves to even) and JS's toFixed() would differ.
+    tenths = math.floor(seconds * 10 + 0.5)
+    if tenths < 100:
+        return f"{tenths // 10}.{tenths % 10}s"
+    whole = math.floor(seconds + 0.5)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02}s"
+    hours, minutes = divmod(math.floor(seconds / 60 + 0.5), 60)
+    return f"{hours}h{minutes:02}m"
 
 
-def short_duration_text(seconds: float) -> str:
-    """A run's length for one-line summaries: ``1.5s``, ``12s``, ``3m05s``, ``2h01m``."""
-    if seconds < 60:
-        return f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
-    minutes, seconds = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+def summary_text(state: str, completed: int, total: int, failed: int, elapsed: float) -> str:
+    """A run in one line: ``uberjob: done, 9,998 / 10,000, 1,663 failed, 12s`` (a run handle's
+    ``summary()`` and the widget output's text)."""
+    text = f"uberjob: {state}, {completed:,} / {total:,}"
+    if failed:
+        text += f", {failed:,} failed"
+    return f"{text}, {duration_text(elapsed)}"
