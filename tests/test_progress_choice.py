@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import sys
 import threading
 
 import pytest
 
 import uberjob
 from uberjob.progress import console_progress, default_progress, null_progress
-from uberjob.progress._choose import coerce_progress
+from uberjob.progress._choose import coerce_progress, in_jupyter_kernel
 from uberjob.progress._console import ConsoleView
 
 
@@ -21,6 +22,25 @@ def test_uberjob_progress_sets_the_default(monkeypatch):
         assert type(default_progress.observer()) is type(null_progress.observer())
     monkeypatch.setenv("UBERJOB_PROGRESS", "")
     assert isinstance(default_progress.observer(), ConsoleView)  # outside a kernel
+
+
+def test_in_jupyter_kernel_is_a_shell_with_a_kernel(monkeypatch):
+    class Shell:
+        kernel = None
+
+    shell = Shell()
+    assert not in_jupyter_kernel(shell)  # a terminal IPython: a shell without a kernel
+    shell.kernel = object()
+    assert in_jupyter_kernel(shell)
+    # by default, the running shell; found without importing IPython
+    fake_ipython = type(sys)("IPython")
+    fake_ipython.get_ipython = lambda: shell
+    monkeypatch.setitem(sys.modules, "IPython", fake_ipython)
+    assert in_jupyter_kernel()
+    fake_ipython.get_ipython = lambda: None
+    assert not in_jupyter_kernel()
+    monkeypatch.delitem(sys.modules, "IPython")
+    assert not in_jupyter_kernel()
 
 
 def test_uberjob_progress_html_writes_the_report(monkeypatch, tmp_path):

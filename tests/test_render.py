@@ -129,7 +129,7 @@ def test_displays_in_a_notebook(monkeypatch):
     display.display = shown.append
     monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
     monkeypatch.setitem(sys.modules, "IPython.display", display)
-    monkeypatch.setattr(_render, "_in_notebook", lambda: True)
+    monkeypatch.setattr(_render, "in_jupyter_kernel", lambda: True)
     plan, registry, _ = lesson2_plan()
     assert uberjob.render(plan, registry=registry) is None
     assert uberjob.render(plan, format="ipython/png") is None

@@ -17,6 +17,7 @@ from uberjob._util import fully_qualified_name
 from uberjob._util.graph_type import graph_type
 from uberjob._util.validation import assert_is_instance
 from uberjob.graph import Dependency, KeywordArg, Literal, Node, PositionalArg
+from uberjob.progress._choose import in_jupyter_kernel
 
 if TYPE_CHECKING:
     from uberjob._registry import Registry
@@ -128,15 +129,6 @@ def to_dot(graph: Graph, registry=None):
     return dot
 
 
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
 def render(
     plan: Plan | Graph | tuple[Plan, Node | None],
     *,
@@ -173,7 +165,7 @@ def render(
         )
     if level is not None:
         _collapse(graph, level)
-    display = format is None and _in_notebook()
+    display = format is None and in_jupyter_kernel()
     if format is not None and format.startswith("ipython/"):
         display, format = True, format.split("/", 1)[1]
     import graphviz

@@ -26,6 +26,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from uberjob._failure_list import FailureList
+from uberjob.progress._choose import in_jupyter_kernel
 
 __all__ = ["FailureList", "UberjobMagics"]
 
@@ -233,7 +234,7 @@ class UberjobMagics(Magics):
 
         progress = True if args.progress is None else _PROGRESS[args.progress]
         widget = None
-        if args.background and progress in (True, "widget") and _in_kernel(self.shell):
+        if args.background and progress in (True, "widget") and in_jupyter_kernel(self.shell):
             # The widget is displayed once: as the returned handle when it is the cell's value,
             # or at the end of the cell when it is not (e.g. `handle = %uberjob ...`).
             from uberjob.progress import Progress
@@ -393,10 +394,6 @@ def _last_run():
     if handle is None:
         raise UsageError("nothing has run yet in this kernel")
     return handle
-
-
-def _in_kernel(shell) -> bool:
-    return getattr(shell, "kernel", None) is not None
 
 
 def _split_options(line: str) -> tuple[str, str]:

@@ -26,12 +26,18 @@ __all__ = [
 _NAMES = '"widget", "console", "html:PATH"'
 
 
-def in_jupyter_kernel() -> bool:
-    """Whether we run inside a Jupyter kernel that can display widgets."""
-    ipython_module = sys.modules.get("IPython")
-    if ipython_module is None:
-        return False
-    shell = ipython_module.get_ipython()
+def in_jupyter_kernel(shell=None) -> bool:
+    """Whether we run inside a Jupyter kernel (which can display widgets and rich output): the
+    one test of it for the default progress, ``render``'s inline display and the magics.
+
+    ``shell``: an IPython shell to ask (the magics have theirs); by default the running one.
+    IPython is never imported here: if nothing imported it, this is not a kernel.
+    """
+    if shell is None:
+        ipython_module = sys.modules.get("IPython")
+        if ipython_module is None:
+            return False
+        shell = ipython_module.get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
