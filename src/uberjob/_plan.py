@@ -25,7 +25,7 @@ from uberjob.graph import Call, Dependency, KeywordArg, Literal, Node, Positiona
 if TYPE_CHECKING:
     from uberjob.graph import Graph
 
-__all__ = ["Plan", "PlanStructure", "plan_structure"]
+__all__ = ["Plan", "PlanStructure", "gather_node", "graph_node", "is_node", "plan_structure"]
 
 _GATHER = {
     list: _builtins.gather_list,
@@ -39,6 +39,24 @@ _NODE_TYPES = (Call, Literal)
 def is_node(value) -> bool:
     """Whether ``value`` is a plan node (exact types, as 1.0 decides)."""
     return type(value) in _NODE_TYPES
+
+
+def gather_node(plan: Plan, stack_frame, value) -> Node:
+    """``value`` as one node of ``plan``: a node as it is, a structure holding nodes as a gather
+    call, anything else as a new literal. ``plan.gather`` and ``run``'s ``output`` are this."""
+    gathered = plan._gather_argument(stack_frame, value)
+    return gathered if type(gathered) in _NODE_TYPES else plan.lit(gathered)
+
+
+def graph_node(graph: Graph, value, call: Call) -> Node:
+    """An argument of ``call`` as a node of ``graph``: a node as it is, any other value as a new
+    :class:`Literal` in the call's scope, added to ``graph`` (how an inline argument becomes an
+    edge in ``plan.graph``, its copies and the registry's physical plan)."""
+    if type(value) in _NODE_TYPES:
+        return value
+    literal = Literal(value, scope=call.scope)
+    graph.add_node(literal)
+    return literal
 
 
 class Plan:
@@ -123,8 +141,7 @@ class Plan:
         Only exact ``dict``, ``list``, ``set`` and ``tuple`` are looked into, recursively; a node is
         returned unchanged and a value with no nodes becomes a literal.
         """
-        gathered = self._gather_argument(get_stack_frame(), value)
-        return gathered if is_node(gathered) else self.lit(gathered)
+        return gather_node(self, get_stack_frame(), value)
 
     def unpack(self, iterable: Node, length: int) -> tuple[Node, ...]:
         """Unpack a symbolic iterable of known ``length`` into a tuple of nodes."""
@@ -206,16 +223,9 @@ class Plan:
         graph = self._graph
         graph.add_node(call)
         for index, arg in enumerate(call._args):
-            graph.add_edge(self._as_graph_node(arg, call), call, PositionalArg(index))
+            graph.add_edge(graph_node(graph, arg, call), call, PositionalArg(index))
         for index, (name, arg) in enumerate((call._kwargs or {}).items()):
-            graph.add_edge(self._as_graph_node(arg, call), call, KeywordArg(name, index))
-
-    def _as_graph_node(self, value, call: Call) -> Node:
-        if type(value) in _NODE_TYPES:
-            return value
-        literal = Literal(value, scope=call.scope)
-        self._graph.add_node(literal)
-        return literal
+            graph.add_edge(graph_node(graph, arg, call), call, KeywordArg(name, index))
 
 
 def to_networkx(plan: Plan) -> Graph:
@@ -228,21 +238,13 @@ def to_networkx(plan: Plan) -> Graph:
     for node in plan._nodes:
         if type(node) is Call and node._args is not None:
             for index, arg in enumerate(node._args):
-                edges.append((_literal_for(graph, arg, node), node, PositionalArg(index)))
+                edges.append((graph_node(graph, arg, node), node, PositionalArg(index)))
             for index, (name, arg) in enumerate((node._kwargs or {}).items()):
-                edges.append((_literal_for(graph, arg, node), node, KeywordArg(name, index)))
+                edges.append((graph_node(graph, arg, node), node, KeywordArg(name, index)))
     for target, sources in plan._deps.items():
         edges.extend((source, target, Dependency()) for source in sources)
     graph.add_edges_from(edges)
     return graph
-
-
-def _literal_for(graph: Graph, value, call: Call) -> Node:
-    if type(value) in _NODE_TYPES:
-        return value
-    literal = Literal(value, scope=call.scope)
-    graph.add_node(literal)
-    return literal
 
 
 class PlanStructure:

@@ -14,7 +14,7 @@ from uberjob._engine.compile import compile_plan
 from uberjob._engine.owner import run_owner_loop
 from uberjob._errors import CallError
 from uberjob._handle import RunHandle, set_last_run
-from uberjob._plan import Plan, PlanStructure, is_node, plan_structure
+from uberjob._plan import Plan, PlanStructure, gather_node, plan_structure
 from uberjob._registry import Registry
 from uberjob._util.retry import coerce_retry
 from uberjob._util.stack import get_stack_frame
@@ -83,10 +83,7 @@ def _is_dask_client(value) -> bool:
 def _physical_plan(plan: Plan, output, stack_frame) -> tuple[Plan, Node | None]:
     """A copy of ``plan`` with ``output`` gathered into it (what dry_run and transforms see)."""
     physical = plan.copy()
-    output_node = None
-    if output is not None:
-        gathered = physical._gather_argument(stack_frame, output)
-        output_node = gathered if is_node(gathered) else physical.lit(gathered)
+    output_node = gather_node(physical, stack_frame, output) if output is not None else None
     return physical, output_node
 
 
@@ -187,10 +184,7 @@ def run(
     else:
         # The fast path: the user's plan is read in place, never copied or changed; gather
         # calls for a structured output are made on a scratch plan.
-        output_node = None
-        if output is not None:
-            gathered = Plan()._gather_argument(stack_frame, output)
-            output_node = gathered if is_node(gathered) else Plan().lit(gathered)
+        output_node = gather_node(Plan(), stack_frame, output) if output is not None else None
         structure = PlanStructure(None, None, plan._deps)
     roots = [output_node] if output_node is not None else []
 

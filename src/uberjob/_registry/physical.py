@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from uberjob._engine.compile import _postorder
-from uberjob._plan import Plan, PlanStructure
+from uberjob._plan import Plan, PlanStructure, graph_node
 from uberjob._util import fully_qualified_name
 from uberjob._util.graph_type import graph_type
 from uberjob._value_store import ValueStore
@@ -216,13 +216,10 @@ class PhysicalStructure(PlanStructure):
 
 
 def _as_node(graph: Graph, value, call: Call, stores: dict) -> Node:
-    if _is_node(value):
-        return value
-    key = (id(value), call.scope) if isinstance(value, ValueStore) else None
-    literal = stores.get(key) if key is not None else None
+    if not isinstance(value, ValueStore):
+        return graph_node(graph, value, call)
+    key = (id(value), call.scope)
+    literal = stores.get(key)
     if literal is None:
-        literal = Literal(value, scope=call.scope)
-        graph.add_node(literal)
-        if key is not None:
-            stores[key] = literal
+        literal = stores[key] = graph_node(graph, value, call)
     return literal

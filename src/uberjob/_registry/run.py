@@ -10,19 +10,12 @@ from collections.abc import Callable
 
 from uberjob._engine.compile import _postorder, compile_plan
 from uberjob._engine.owner import run_owner_loop
-from uberjob._plan import Plan, is_node, plan_structure
+from uberjob._plan import Plan, gather_node, plan_structure
 from uberjob._registry.physical import PhysicalStructure
 from uberjob._registry.stale import find_stale
 from uberjob.graph import Literal
 
 __all__ = ["run_with_registry"]
-
-
-def _gathered_output(plan: Plan, output, stack_frame):
-    if output is None:
-        return None
-    gathered = plan._gather_argument(stack_frame, output)
-    return gathered if is_node(gathered) else plan.lit(gathered)
 
 
 def run_with_registry(
@@ -50,12 +43,12 @@ def run_with_registry(
     """
     if plan._graph is None:
         # The user's plan is read in place; a structured output is gathered on a scratch plan.
-        output_node = _gathered_output(Plan(), output, stack_frame)
+        output_node = gather_node(Plan(), stack_frame, output) if output is not None else None
         structure = plan_structure(plan)
         members = plan._nodes
     else:
         physical = plan.copy()
-        output_node = _gathered_output(physical, output, stack_frame)
+        output_node = gather_node(physical, stack_frame, output) if output is not None else None
         structure = plan_structure(physical)
         members = physical._graph
     mapping = registry.mapping
