@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from uberjob._errors import RunStopped
+from uberjob._handle import RunHandle
 from uberjob.progress._model import ProgressModel
 from uberjob.progress._view import ModelView
 
@@ -292,21 +294,30 @@ class Stopped(Exception):
     uberjob_stopped = True
 
 
-@pytest.mark.parametrize(
-    ("exc_type", "state"),
-    [
-        (None, "done"),
-        (KeyboardInterrupt, "interrupted"),
-        (Stopped, "stopped"),
-        (ValueError, "failed"),
-    ],
-)
+ENDINGS = [
+    (None, "done"),
+    (KeyboardInterrupt, "interrupted"),
+    (Stopped, "stopped"),
+    (RunStopped, "stopped"),
+    (ValueError, "failed"),
+]
+
+
+@pytest.mark.parametrize(("exc_type", "state"), ENDINGS)
 def test_exit_sets_the_final_state(exc_type, state):
     model, clock = started_model()
     clock.now = 1.5
     model.__exit__(exc_type, exc_type and exc_type(), None)
     snapshot = model.snapshot()
     assert (model.state, snapshot["state"], snapshot["elapsed"]) == (state, state, 1.5)
+
+
+@pytest.mark.parametrize(("exc_type", "state"), ENDINGS)
+def test_a_run_handle_ends_in_the_state_the_views_show(exc_type, state):
+    handle = RunHandle(background=False)
+    handle._started()
+    handle._finished(exception=exc_type and exc_type())
+    assert handle.state == state
 
 
 def test_finish_validates_and_the_first_finish_wins():

@@ -13,6 +13,7 @@ import time
 
 from uberjob._engine.owner import Control
 from uberjob._failure_list import Failure, FailureList
+from uberjob.progress._observer import final_state
 from uberjob.progress._text import summary_text
 
 __all__ = ["Failure", "FailureList", "RunHandle", "last_run"]
@@ -99,17 +100,11 @@ class RunHandle:
 
     def _finished(self, result=None, exception: BaseException | None = None) -> None:
         self.ended_at = time.monotonic()
+        self.state = final_state(None if exception is None else type(exception))
         if exception is None:
-            self.state = "done"
             self._future.set_result(result)
-            return
-        if isinstance(exception, KeyboardInterrupt):
-            self.state = "interrupted"
-        elif getattr(type(exception), "uberjob_stopped", False):
-            self.state = "stopped"
         else:
-            self.state = "failed"
-        self._future.set_exception(exception)
+            self._future.set_exception(exception)
 
     # -- the Future-like API -----------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from uberjob.progress._failures import FailureLog, describe_failure
-from uberjob.progress._observer import ProgressObserver
+from uberjob.progress._observer import ProgressObserver, final_state
 
 __all__ = ["SCHEMA_VERSION", "SECTION_TITLES", "ProgressModel"]
 
@@ -161,15 +161,7 @@ class ProgressModel(ProgressObserver):
         return self
 
     def __exit__(self, exc_type, exc_val, exc_tb):
-        if exc_type is None:
-            state = "done"
-        elif issubclass(exc_type, KeyboardInterrupt):
-            state = "interrupted"
-        elif getattr(exc_type, "uberjob_stopped", False) is True:
-            state = "stopped"
-        else:
-            state = "failed"
-        self.finish(state)
+        self.finish(final_state(exc_type))
 
     def finish(self, state: str) -> None:
         """End the run in ``state`` (done, failed, interrupted or stopped); the first call wins."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-__all__ = ["Progress", "ProgressObserver"]
+__all__ = ["Progress", "ProgressObserver", "final_state"]
 
 
 class ProgressObserver(ABC):
@@ -80,3 +80,16 @@ class Progress:
     def __repr__(self) -> str:
         name = getattr(self._create_observer, "__qualname__", repr(self._create_observer))
         return f"Progress({name})"
+
+
+def final_state(exc_type: type[BaseException] | None) -> str:
+    """How a run that ended with ``exc_type`` (None: no error) ended: ``done``, ``interrupted``
+    (Ctrl-C, a kernel interrupt), ``stopped`` (an exception class marked ``uberjob_stopped``, as
+    ``RunStopped`` is) or ``failed``. The model and the run handle both say it this way."""
+    if exc_type is None:
+        return "done"
+    if issubclass(exc_type, KeyboardInterrupt):
+        return "interrupted"
+    if getattr(exc_type, "uberjob_stopped", False) is True:
+        return "stopped"
+    return "failed"
