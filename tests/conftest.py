@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -51,3 +52,23 @@ class RecordingObserver(ProgressObserver):
 def recorder():
     observer = RecordingObserver()
     return observer, Progress(lambda: observer)
+
+
+@pytest.fixture
+def syncs_and_renames(monkeypatch) -> list[tuple]:
+    """Records ``os.fsync`` (with the size of the synced file) and ``os.replace`` (with the
+    target's name) calls, in order: how atomic writes are checked to sync before renaming."""
+    events: list[tuple] = []
+    fsync, replace = os.fsync, os.replace
+
+    def recording_fsync(fd):
+        events.append(("fsync", os.fstat(fd).st_size))
+        fsync(fd)
+
+    def recording_replace(source, target):
+        events.append(("replace", os.path.basename(target)))
+        replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    return events

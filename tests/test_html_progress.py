@@ -78,6 +78,17 @@ def test_each_draw_replaces_the_file_atomically(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
 
+def test_the_report_is_on_disk_before_it_is_renamed(tmp_path, syncs_and_renames):
+    # the stores' policy (tests/test_stores.py): fsync the staged file, then rename it
+    events = syncs_and_renames
+    path = tmp_path / "report.html"
+    with HtmlProgressObserver(path):
+        pass
+    assert [kind for kind, _ in events] == ["fsync", "replace"] * 2  # the first and final draws
+    assert events[-2] == ("fsync", path.stat().st_size)
+    assert events[-1] == ("replace", "report.html")
+
+
 def test_a_failed_write_leaves_no_temporary_file(tmp_path):
     target = tmp_path / "occupied"
     target.mkdir()

@@ -214,6 +214,17 @@ def test_a_leftover_staging_file_is_replaced(tmp_path, staging):
     assert os.listdir(tmp_path) == ["v.json"]
 
 
+def test_a_staged_write_is_on_disk_before_it_is_renamed(tmp_path, staging, syncs_and_renames):
+    events = syncs_and_renames
+    with staged_write(tmp_path / "out.bin", "wb") as file:
+        file.write(b"12345")
+    assert events == [("fsync", 5), ("replace", "out.bin")]
+    events.clear()
+    with staged_write_path(tmp_path / "path.bin") as staging_path:
+        staging_path.write_bytes(b"123")
+    assert events == [("fsync", 3), ("replace", "path.bin")]
+
+
 def test_staged_write_rejects_read_modes(tmp_path):
     with pytest.raises(ValueError, match="'w'"), staged_write(tmp_path / "x", "r"):
         pass

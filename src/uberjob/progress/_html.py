@@ -13,13 +13,13 @@ import functools
 import html
 import json
 import os
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from uberjob.progress._model import ProgressModel
 from uberjob.progress._observer import Progress
 from uberjob.progress._view import ModelView
+from uberjob.stores._file_store import staged_write
 
 __all__ = ["HtmlProgressObserver", "html_progress", "render_report", "static_path", "static_text"]
 
@@ -85,21 +85,6 @@ body.uj-page { margin: 0 auto; padding: 16px; max-width: 1280px; background: #ff
 """
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, fsync it, rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 class HtmlProgressObserver(ModelView):
     """Writes the report on enter, at most every ``interval`` seconds, and once at the end."""
 
@@ -116,7 +101,9 @@ class HtmlProgressObserver(ModelView):
     def draw(self, snapshot: dict, final: bool) -> None:
         data = render_report(snapshot, self.model.instances(), final=final)
         if isinstance(self.target, Path):
-            _write_atomically(self.target, data)
+            # staged: synced to disk, then renamed over the report (the stores' writes too)
+            with staged_write(self.target, "wb") as file:
+                file.write(data)
         else:
             self.target(data)
 
