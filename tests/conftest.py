@@ -48,6 +48,23 @@ class RecordingObserver(ProgressObserver):
         )
 
 
+class Clock:
+    """A fake monotonic clock: calling it gives ``now``, which a test sets (``clock.now = 2.0``)."""
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A fake monotonic clock at 0.0 for models and views (``ProgressModel(clock=clock)``), so
+    that tests say exactly when each event happens instead of sleeping."""
+    return Clock()
+
+
 @pytest.fixture
 def recorder():
     observer = RecordingObserver()

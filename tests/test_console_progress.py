@@ -18,19 +18,12 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 RUN = "run"
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
-def make_view(terminal: bool, **model_options) -> tuple[ConsoleView, io.StringIO, Clock]:
-    clock, stream = Clock(), io.StringIO()
+def make_view(clock, terminal: bool, **model_options) -> tuple[ConsoleView, io.StringIO]:
+    """A view on a fresh model, both on ``clock`` (the fake clock of conftest.py)."""
+    stream = io.StringIO()
     model = ProgressModel(clock=clock, **model_options)
     view = ConsoleView(stream, terminal=terminal, width=120, model=model, clock=clock)
-    return view, stream, clock
+    return view, stream
 
 
 def fail(view: ConsoleView, scope: tuple, exception: BaseException, section: str = RUN):
@@ -95,8 +88,8 @@ def test_open_depth_opens_top_levels_and_folds_big_subtrees():
 # ----- log mode -----
 
 
-def test_log_blocks_are_periodic_and_end_with_a_final_block():
-    view, stream, clock = make_view(terminal=False)
+def test_log_blocks_are_periodic_and_end_with_a_final_block(clock):
+    view, stream = make_view(clock, terminal=False)
     with view:
         view.increment_total(section=RUN, scope=("s", "m.f"), amount=10)
         for _ in range(3):
@@ -133,8 +126,8 @@ def test_log_blocks_are_periodic_and_end_with_a_final_block():
     assert text.count("ValueError: bad") == 3
 
 
-def test_times_below_one_second_are_not_shown_and_the_column_drops():
-    view, stream, clock = make_view(terminal=False)
+def test_times_below_one_second_are_not_shown_and_the_column_drops(clock):
+    view, stream = make_view(clock, terminal=False)
     with view:
         view.increment_total(section=RUN, scope=("m.f",), amount=1)
         view.increment_running(section=RUN, scope=("m.f",))
@@ -143,8 +136,8 @@ def test_times_below_one_second_are_not_shown_and_the_column_drops():
     assert stream.getvalue().endswith("Running graph: 1 / 1\n  1 / 1 | m.f\n")
 
 
-def test_each_failure_group_is_printed_once_then_counted():
-    view, stream, clock = make_view(terminal=False, max_instances=2)
+def test_each_failure_group_is_printed_once_then_counted(clock):
+    view, stream = make_view(clock, terminal=False, max_instances=2)
     with view:
         for region in ("east", "west"):
             view.increment_total(section=RUN, scope=(region, "m.f"), amount=100)
@@ -170,8 +163,8 @@ def test_each_failure_group_is_printed_once_then_counted():
     assert len(text.splitlines()) < 40  # not a traceback per failure
 
 
-def test_a_tiny_run_shows_no_rate_and_a_long_one_shows_time_left():
-    view, stream, clock = make_view(terminal=False)
+def test_a_tiny_run_shows_no_rate_and_a_long_one_shows_time_left(clock):
+    view, stream = make_view(clock, terminal=False)
     with view:
         view.increment_total(section=RUN, scope=("m.f",), amount=3)
         for _ in range(3):
@@ -179,7 +172,8 @@ def test_a_tiny_run_shows_no_rate_and_a_long_one_shows_time_left():
             view.increment_completed(section=RUN, scope=("m.f",))
         clock.now = 0.012
     assert "calls/s" not in stream.getvalue()
-    view, stream, clock = make_view(terminal=False)
+    clock.now = 0.0  # a second run
+    view, stream = make_view(clock, terminal=False)
     with view:
         view.increment_total(section=RUN, scope=("m.f",), amount=40)
         for _ in range(10):
@@ -191,8 +185,8 @@ def test_a_tiny_run_shows_no_rate_and_a_long_one_shows_time_left():
         assert first.startswith("uberjob running, elapsed 5.0s, about 15s left, 2.0 calls/s")
 
 
-def test_symbolic_tracebacks_of_call_errors_are_printed_after_the_runtime_one():
-    view, stream, _ = make_view(terminal=False)
+def test_symbolic_tracebacks_of_call_errors_are_printed_after_the_runtime_one(clock):
+    view, stream = make_view(clock, terminal=False)
 
     class CallErrorLike(Exception):
         def __init__(self, cause):
@@ -210,8 +204,8 @@ def test_symbolic_tracebacks_of_call_errors_are_printed_after_the_runtime_one():
     ) in text
 
 
-def test_a_finished_section_is_printed_once_then_again_in_the_final_block():
-    view, stream, clock = make_view(terminal=False)
+def test_a_finished_section_is_printed_once_then_again_in_the_final_block(clock):
+    view, stream = make_view(clock, terminal=False)
     with view:
         view.increment_total(section="stale", scope=("x", "JsonFileStore"), amount=1)
         view.increment_running(section="stale", scope=("x", "JsonFileStore"))
@@ -227,8 +221,8 @@ def test_a_finished_section_is_printed_once_then_again_in_the_final_block():
     assert text.count("Determining stale value stores:") == 2
 
 
-def test_log_blocks_are_bounded_in_rows():
-    view, stream, _ = make_view(terminal=False)
+def test_log_blocks_are_bounded_in_rows(clock):
+    view, stream = make_view(clock, terminal=False)
     view.max_block_rows = 5
     with view:
         for i in range(50):
@@ -250,8 +244,8 @@ HOSTILE_MESSAGE = "<script>alert(1)</script> [link=x]click[/link] ✓ 日本"
 
 
 @pytest.mark.parametrize("terminal", [False, True])
-def test_user_text_is_printed_literally(terminal):
-    view, stream, _ = make_view(terminal=terminal)
+def test_user_text_is_printed_literally(terminal, clock):
+    view, stream = make_view(clock, terminal=terminal)
     with view:
         view.increment_total(section=RUN, scope=HOSTILE_SCOPE, amount=2)
         fail(view, HOSTILE_SCOPE, ValueError(HOSTILE_MESSAGE))
@@ -263,8 +257,8 @@ def test_user_text_is_printed_literally(terminal):
 # ----- terminal mode -----
 
 
-def test_terminal_view_draws_live_and_leaves_the_final_picture():
-    view, stream, clock = make_view(terminal=True)
+def test_terminal_view_draws_live_and_leaves_the_final_picture(clock):
+    view, stream = make_view(clock, terminal=True)
     with view:
         view.increment_total(section="stale", scope=("x", "JsonFileStore"), amount=1)
         view.increment_total(section=RUN, scope=("x", "m.f"), amount=4)
@@ -288,8 +282,8 @@ def test_terminal_view_draws_live_and_leaves_the_final_picture():
     assert plain(stream).count("failure group 1 at 1.0s: RuntimeError: oops") == 1
 
 
-def test_terminal_view_folds_big_subtrees():
-    view, stream, _ = make_view(terminal=True)
+def test_terminal_view_folds_big_subtrees(clock):
+    view, stream = make_view(clock, terminal=True)
     with view:
         for i in range(300):
             view.increment_total(section=RUN, scope=("etl", "transform", f"shard_{i}"), amount=1)
@@ -300,8 +294,8 @@ def test_terminal_view_folds_big_subtrees():
     assert "shard_" not in final
 
 
-def test_terminal_view_shows_an_interrupted_run_and_restores_the_cursor():
-    view, stream, _ = make_view(terminal=True)
+def test_terminal_view_shows_an_interrupted_run_and_restores_the_cursor(clock):
+    view, stream = make_view(clock, terminal=True)
     with pytest.raises(KeyboardInterrupt), view:
         raise KeyboardInterrupt
     assert "uberjob interrupted" in plain(stream)
@@ -337,8 +331,8 @@ def test_a_closed_or_odd_stream_is_not_a_tty():
     assert ConsoleView()._stream is sys.stderr
 
 
-def test_a_60_column_terminal_keeps_the_numbers_whole_and_shrinks_the_bar():
-    clock, stream = Clock(), io.StringIO()
+def test_a_60_column_terminal_keeps_the_numbers_whole_and_shrinks_the_bar(clock):
+    stream = io.StringIO()
     view = ConsoleView(
         stream, terminal=True, width=60, model=ProgressModel(clock=clock), clock=clock
     )
@@ -362,8 +356,8 @@ def test_a_60_column_terminal_keeps_the_numbers_whole_and_shrinks_the_bar():
     assert 4 <= row.count("━") < 20  # and the bar shrank
 
 
-def test_the_live_view_draws_no_empty_sections_before_the_totals_are_known():
-    view, stream, clock = make_view(terminal=True)
+def test_the_live_view_draws_no_empty_sections_before_the_totals_are_known(clock):
+    view, stream = make_view(clock, terminal=True)
     with view:
         clock.now = 0.5
         view.tick()

@@ -21,19 +21,11 @@ FIXTURES_DIR = Path(__file__).parent / "fixtures"
 FIXTURE_NAMES = ["small", "deep_tree", "many_failures", "hostile_text", "stale_and_run"]
 
 
-class Clock:
-    def __init__(self, now: float = 0.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def started_model(**options) -> tuple[ProgressModel, Clock]:
-    clock = Clock()
+def started_model(clock, **options) -> ProgressModel:
+    """A model on ``clock`` (the fake clock of conftest.py), entered at its current time."""
     model = ProgressModel(clock=clock, **options)
     model.__enter__()
-    return model, clock
+    return model
 
 
 def rows(snapshot: dict, section: str = "run") -> list[list]:
@@ -149,8 +141,8 @@ def _path(nodes: list[list], index: int) -> list[str]:
 # ----- counts and roll-ups -----
 
 
-def test_counts_roll_up_over_the_tree_in_first_seen_order():
-    model, _ = started_model()
+def test_counts_roll_up_over_the_tree_in_first_seen_order(clock):
+    model = started_model(clock)
     model.increment_total(section="run", scope=("a", "m.f"), amount=3)
     model.increment_total(section="run", scope=("b", "m.g"), amount=2)
     model.increment_total(section="run", scope=("a", "m.h"), amount=1)
@@ -171,8 +163,8 @@ def test_counts_roll_up_over_the_tree_in_first_seen_order():
     ]
 
 
-def test_rows_keep_their_index_as_the_tree_grows():
-    model, _ = started_model()
+def test_rows_keep_their_index_as_the_tree_grows(clock):
+    model = started_model(clock)
     model.increment_total(section="run", scope=("a", "f"), amount=1)
     before = rows(model.snapshot())
     model.increment_total(section="run", scope=("a", "b", "g"), amount=1)
@@ -181,21 +173,21 @@ def test_rows_keep_their_index_as_the_tree_grows():
     assert [r[:2] for r in after[: len(before)]] == [r[:2] for r in before]
 
 
-def test_a_scope_that_is_also_a_prefix_counts_itself_and_its_children():
-    model, _ = started_model()
+def test_a_scope_that_is_also_a_prefix_counts_itself_and_its_children(clock):
+    model = started_model(clock)
     model.increment_total(section="run", scope=("a",), amount=1)
     model.increment_total(section="run", scope=("a", "f"), amount=2)
     assert by_path(model.snapshot())[("a",)][2] == 3
 
 
-def test_non_string_scope_values_are_shown_with_str():
-    model, _ = started_model()
+def test_non_string_scope_values_are_shown_with_str(clock):
+    model = started_model(clock)
     model.increment_total(section="run", scope=(3, None, "m.f"), amount=1)
     assert ("3", "None", "m.f") in by_path(model.snapshot())
 
 
-def test_stale_section_is_shown_first_and_only_with_totals():
-    model, _ = started_model()
+def test_stale_section_is_shown_first_and_only_with_totals(clock):
+    model = started_model(clock)
     model.increment_total(section="run", scope=("f",), amount=1)
     model.increment_running(section="stale", scope=("f", "JsonFileStore"))
     assert [s["key"] for s in model.snapshot()["sections"]] == ["run"]
@@ -207,16 +199,17 @@ def test_stale_section_is_shown_first_and_only_with_totals():
     ]
 
 
-def test_an_empty_model_has_a_pending_run_section():
-    snapshot = ProgressModel(clock=Clock(5.0)).snapshot()
+def test_an_empty_model_has_a_pending_run_section(clock):
+    clock.now = 5.0
+    snapshot = ProgressModel(clock=clock).snapshot()
     check_snapshot(snapshot)
     assert snapshot["state"] == "pending"
     assert snapshot["elapsed"] == 0
     assert rows(snapshot) == [[-1, "Running graph", 0, 0, 0, 0, 0.0]]
 
 
-def test_rate_counts_finished_calls_of_every_section_per_second():
-    model, clock = started_model()
+def test_rate_counts_finished_calls_of_every_section_per_second(clock):
+    model = started_model(clock)
     for section in ("stale", "run"):
         model.increment_total(section=section, scope=("f",), amount=2)
         model.increment_running(section=section, scope=("f",))
@@ -230,8 +223,8 @@ def test_rate_counts_finished_calls_of_every_section_per_second():
 # ----- uniform-share profiling -----
 
 
-def test_time_is_shared_uniformly_among_running_calls():
-    model, clock = started_model()
+def test_time_is_shared_uniformly_among_running_calls(clock):
+    model = started_model(clock)
     for scope, count in ((("A",), 2), (("B",), 1)):
         model.increment_total(section="run", scope=scope, amount=count)
         for _ in range(count):
@@ -246,8 +239,8 @@ def test_time_is_shared_uniformly_among_running_calls():
     assert (paths[("A",)][6], paths[("B",)][6], paths[()][6]) == (4.0, 1.0, 5.0)
 
 
-def test_time_is_shared_across_sections_and_rolled_up():
-    model, clock = started_model()
+def test_time_is_shared_across_sections_and_rolled_up(clock):
+    model = started_model(clock)
     model.increment_total(section="stale", scope=("x", "Store"), amount=1)
     model.increment_total(section="run", scope=("x", "f"), amount=1)
     model.increment_running(section="stale", scope=("x", "Store"))
@@ -261,8 +254,8 @@ def test_time_is_shared_across_sections_and_rolled_up():
     assert by_path(snapshot, "run")[("x",)][6] == 2.0  # half of 2 s + 1 s alone
 
 
-def test_idle_time_is_credited_to_nobody_and_snapshots_do_not_settle_state():
-    model, clock = started_model()
+def test_idle_time_is_credited_to_nobody_and_snapshots_do_not_settle_state(clock):
+    model = started_model(clock)
     model.increment_total(section="run", scope=("f",), amount=2)
     clock.now = 10.0  # nothing running yet
     model.increment_running(section="run", scope=("f",))
@@ -276,8 +269,8 @@ def test_idle_time_is_credited_to_nobody_and_snapshots_do_not_settle_state():
     assert by_path(model.snapshot())[("f",)][6] == 2.5
 
 
-def test_time_stops_when_the_run_finishes():
-    model, clock = started_model()
+def test_time_stops_when_the_run_finishes(clock):
+    model = started_model(clock)
     model.increment_total(section="run", scope=("f",), amount=1)
     model.increment_running(section="run", scope=("f",))
     clock.now = 2.0
@@ -304,8 +297,8 @@ ENDINGS = [
 
 
 @pytest.mark.parametrize(("exc_type", "state"), ENDINGS)
-def test_exit_sets_the_final_state(exc_type, state):
-    model, clock = started_model()
+def test_exit_sets_the_final_state(exc_type, state, clock):
+    model = started_model(clock)
     clock.now = 1.5
     model.__exit__(exc_type, exc_type and exc_type(), None)
     snapshot = model.snapshot()
@@ -320,8 +313,8 @@ def test_a_run_handle_ends_in_the_state_the_views_show(exc_type, state):
     assert handle.state == state
 
 
-def test_finish_validates_and_the_first_finish_wins():
-    model, _ = started_model()
+def test_finish_validates_and_the_first_finish_wins(clock):
+    model = started_model(clock)
     with pytest.raises(ValueError, match="state must be one of"):
         model.finish("running")
     model.finish("stopped")
@@ -329,8 +322,8 @@ def test_finish_validates_and_the_first_finish_wins():
     assert model.state == "stopped"
 
 
-def test_enter_starts_the_clock_and_returns_the_model():
-    clock = Clock(100.0)
+def test_enter_starts_the_clock_and_returns_the_model(clock):
+    clock.now = 100.0
     model = ProgressModel(clock=clock)
     with model as entered:
         assert entered is model
@@ -340,8 +333,8 @@ def test_enter_starts_the_clock_and_returns_the_model():
     assert model.state == "done"
 
 
-def test_version_moves_on_every_change_only():
-    model = ProgressModel(clock=Clock())
+def test_version_moves_on_every_change_only(clock):
+    model = ProgressModel(clock=clock)
     versions = [model.version]
     model.__enter__()
     versions.append(model.version)
@@ -359,8 +352,8 @@ def test_version_moves_on_every_change_only():
     assert versions == [0, 1, 2, 3, 3, 4, 5]
 
 
-def test_events_from_many_threads_are_all_counted():
-    model, _ = started_model()
+def test_events_from_many_threads_are_all_counted(clock):
+    model = started_model(clock)
     model.increment_total(section="run", scope=("f",), amount=8000)
 
     def work(n):
@@ -384,8 +377,8 @@ def test_events_from_many_threads_are_all_counted():
 # ----- failures -----
 
 
-def test_a_call_error_is_grouped_by_its_cause_with_both_tracebacks():
-    model, clock = started_model()
+def test_a_call_error_is_grouped_by_its_cause_with_both_tracebacks(clock):
+    model = started_model(clock)
     clock.now = 2.0
     cause = raise_and_catch(KeyError("missing"))
     model.increment_failed(section="run", scope=("s", "m.f"), exception=CallErrorLike(cause))
@@ -420,8 +413,8 @@ def test_a_call_error_is_grouped_by_its_cause_with_both_tracebacks():
     )
 
 
-def test_a_plain_exception_is_its_own_cause():
-    model, _ = started_model()
+def test_a_plain_exception_is_its_own_cause(clock):
+    model = started_model(clock)
 
     class Custom(Exception):
         call = "looks like a CallError but has no __cause__"
@@ -433,8 +426,8 @@ def test_a_plain_exception_is_its_own_cause():
     assert model.instances()[0]["traceback"].endswith("Custom: boom")
 
 
-def test_failures_group_by_section_type_and_message_pattern_across_scopes():
-    model, _ = started_model()
+def test_failures_group_by_section_type_and_message_pattern_across_scopes(clock):
+    model = started_model(clock)
     for section, scope, error in [
         ("run", ("f",), ValueError("a")),
         ("run", ("f",), ValueError("a")),
@@ -457,8 +450,8 @@ def test_failures_group_by_section_type_and_message_pattern_across_scopes():
     assert groups[0]["scopes"] == [[1, 2], [2, 1]]  # [row, count]: f twice, g once
 
 
-def test_one_error_raised_in_sibling_scopes_makes_one_group_under_their_parent():
-    model, _ = started_model()
+def test_one_error_raised_in_sibling_scopes_makes_one_group_under_their_parent(clock):
+    model = started_model(clock)
     for region in range(9):
         scope = ("customers", f"region {region}", "m.load")
         model.increment_total(section="run", scope=scope, amount=30)
@@ -477,10 +470,10 @@ def test_one_error_raised_in_sibling_scopes_makes_one_group_under_their_parent()
     assert _path(nodes, group["scopes"][4][0]) == ["customers", "region 4", "m.load"]
 
 
-def test_a_group_lists_its_first_scopes_and_counts_the_rest():
+def test_a_group_lists_its_first_scopes_and_counts_the_rest(clock):
     from uberjob.progress._failures import MAX_SCOPES_LISTED
 
-    model, _ = started_model()
+    model = started_model(clock)
     for n in range(MAX_SCOPES_LISTED + 5):
         model.increment_failed(section="run", scope=(f"s{n}",), exception=ValueError("x"))
     (group,) = model.snapshot()["failures"]["groups"]
@@ -489,8 +482,8 @@ def test_a_group_lists_its_first_scopes_and_counts_the_rest():
     assert group["scopes_omitted"] == 5
 
 
-def test_groups_keep_their_place_while_live_and_end_largest_first():
-    model, _ = started_model(max_groups=2)
+def test_groups_keep_their_place_while_live_and_end_largest_first(clock):
+    model = started_model(clock, max_groups=2)
     for message, count in (("a", 1), ("b", 3), ("c", 1), ("d", 3)):
         for _ in range(count):
             model.increment_failed(section="run", scope=("f",), exception=ValueError(message))
@@ -504,8 +497,8 @@ def test_groups_keep_their_place_while_live_and_end_largest_first():
     assert model.group(2)["message"] == "c"
 
 
-def test_instances_are_bounded_and_counts_keep_growing():
-    model, _ = started_model(max_instances=3)
+def test_instances_are_bounded_and_counts_keep_growing(clock):
+    model = started_model(clock, max_instances=3)
     for n in range(5):
         model.increment_failed(section="run", scope=("f",), exception=ValueError("ab"[n % 2]))
     failures = model.snapshot()["failures"]
@@ -516,8 +509,8 @@ def test_instances_are_bounded_and_counts_keep_growing():
     assert model.instances(3) == []
 
 
-def test_group_keys_are_bounded_by_an_overflow_group_per_section():
-    model, _ = started_model(max_group_keys=2)
+def test_group_keys_are_bounded_by_an_overflow_group_per_section(clock):
+    model = started_model(clock, max_group_keys=2)
     for n in range(5):
         model.increment_failed(section="run", scope=("f",), exception=ValueError("abcde"[n]))
     model.increment_failed(section="run", scope=("f",), exception=ValueError("a"))
@@ -533,8 +526,8 @@ def test_group_keys_are_bounded_by_an_overflow_group_per_section():
     assert snapshot["failures"]["count"] == 7
 
 
-def test_messages_are_cut_and_hostile_str_is_survived():
-    model, _ = started_model()
+def test_messages_are_cut_and_hostile_str_is_survived(clock):
+    model = started_model(clock)
 
     class Hostile(Exception):
         def __str__(self):
@@ -547,8 +540,8 @@ def test_messages_are_cut_and_hostile_str_is_survived():
     assert groups[1]["message"] == "(str() raised RuntimeError)"
 
 
-def test_huge_tracebacks_are_cut_in_the_middle():
-    model, _ = started_model()
+def test_huge_tracebacks_are_cut_in_the_middle(clock):
+    model = started_model(clock)
 
     def recurse(n):
         if n == 0:
@@ -566,8 +559,8 @@ def test_huge_tracebacks_are_cut_in_the_middle():
     assert text.endswith("y")
 
 
-def test_memory_stays_bounded_with_100000_failures():
-    model, _ = started_model()
+def test_memory_stays_bounded_with_100000_failures(clock):
+    model = started_model(clock)
     scopes = [(f"s{n}", "m.f") for n in range(100)]
 
     def fail(start, stop):
@@ -649,8 +642,7 @@ class RecordingView(ModelView):
         self.draws.append((snapshot["state"], rows(snapshot)[0][2], final))
 
 
-def test_view_draws_on_enter_throttled_on_change_and_finally_on_exit():
-    clock = Clock()
+def test_view_draws_on_enter_throttled_on_change_and_finally_on_exit(clock):
     view = RecordingView(clock)
     with view:
         assert view.draws == [("running", 0, False)]
@@ -671,8 +663,7 @@ def test_view_draws_on_enter_throttled_on_change_and_finally_on_exit():
     ]
 
 
-def test_view_with_a_first_draw_delay_draws_first_at_the_first_tick_that_late():
-    clock = Clock()
+def test_view_with_a_first_draw_delay_draws_first_at_the_first_tick_that_late(clock):
     view = RecordingView(clock)
     view.first_draw_delay = 0.5
     with view:
@@ -690,8 +681,7 @@ def test_view_with_a_first_draw_delay_draws_first_at_the_first_tick_that_late():
     assert view.draws == [("running", 1, False), ("done", 2, True)]
 
 
-def test_view_with_a_first_draw_delay_draws_a_short_run_once_finally():
-    clock = Clock()
+def test_view_with_a_first_draw_delay_draws_a_short_run_once_finally(clock):
     view = RecordingView(clock)
     view.first_draw_delay = 0.5
     with view:
@@ -701,8 +691,7 @@ def test_view_with_a_first_draw_delay_draws_a_short_run_once_finally():
     assert view.draws == [("done", 1, True)]
 
 
-def test_view_max_interval_redraws_without_change():
-    clock = Clock()
+def test_view_max_interval_redraws_without_change(clock):
     view = RecordingView(clock)
     view.max_interval = 1.0
     with view:
@@ -713,8 +702,8 @@ def test_view_max_interval_redraws_without_change():
     assert len(view.draws) == 3
 
 
-def test_view_forwards_events_to_a_shared_model():
-    model = ProgressModel(clock=Clock())
+def test_view_forwards_events_to_a_shared_model(clock):
+    model = ProgressModel(clock=clock)
 
     class Quiet(ModelView):
         def draw(self, snapshot, final):
@@ -773,22 +762,22 @@ def test_a_view_whose_live_draw_fails_does_not_stop_the_run(caplog):
     assert caplog.text.count("drawing progress failed") == 1
 
 
-def test_a_batch_is_the_same_as_its_events_one_by_one():
-    one_by_one, clock_a = started_model()
-    batched, clock_b = started_model()
+def test_a_batch_is_the_same_as_its_events_one_by_one(clock):
+    one_by_one = started_model(clock)
+    batched = started_model(clock)
     for model in (one_by_one, batched):
         model.increment_total(section="run", scope=("a", "f"), amount=5)
         model.increment_total(section="run", scope=("b", "g"), amount=5)
     for scope in [("a", "f"), ("a", "f"), ("b", "g")]:
         one_by_one.increment_running(section="run", scope=scope)
     batched.record_batch("run", {("a", "f"): 2, ("b", "g"): 1}, {})
-    clock_a.now = clock_b.now = 3.0
+    clock.now = 3.0
     for scope in [("a", "f"), ("b", "g")]:
         one_by_one.increment_running(section="run", scope=scope)
     for scope in [("a", "f"), ("a", "f"), ("b", "g")]:
         one_by_one.increment_completed(section="run", scope=scope)
     batched.record_batch("run", {("a", "f"): 1, ("b", "g"): 1}, {("a", "f"): 2, ("b", "g"): 1})
-    clock_a.now = clock_b.now = 5.0
+    clock.now = 5.0
     assert one_by_one.snapshot() == batched.snapshot()
     assert by_path(batched.snapshot())[("a", "f")][2:7] == [5, 2, 1, 0, 3.0]
 
@@ -835,8 +824,8 @@ def test_runs_hand_model_views_batches_and_plain_observers_single_events():
     assert counting.running == counting.completed == 500
 
 
-def test_messages_that_differ_only_in_numbers_make_one_group():
-    model, _ = started_model()
+def test_messages_that_differ_only_in_numbers_make_one_group(clock):
+    model = started_model(clock)
     for n in (3, 17, 3):
         error = KeyError(f"row {n} at 0x7f{n}")
         model.increment_failed(section="run", scope=("f",), exception=error)

@@ -24,14 +24,6 @@ UPDATE_BUDGET = 64 * 1024
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
 def wire_size(widget, name: str) -> int:
     """Bytes of the comm message that syncs one trait: its JSON plus its binary buffers."""
     state, paths, buffers = _remove_buffers(widget.get_state(name))
@@ -52,9 +44,9 @@ def fail(observer, scope, message, exc_type=ValueError):
 
 
 @pytest.fixture
-def observer(monkeypatch):
+def observer(monkeypatch, clock):
     """A widget observer that does not display; records what it sends to the frontend."""
-    obs = WidgetProgressObserver(ProgressModel(clock=Clock()), display=False)
+    obs = WidgetProgressObserver(ProgressModel(clock=clock), display=False)
     obs.sent = []
     monkeypatch.setattr(obs.widget, "send", lambda content, buffers=None: obs.sent.append(content))
     return obs
@@ -113,8 +105,7 @@ def trait_updates(monkeypatch):
     return updates
 
 
-def test_a_short_blocking_run_shows_its_widget_once_when_it_ends(shown, trait_updates):
-    clock = Clock()
+def test_a_short_blocking_run_shows_its_widget_once_when_it_ends(shown, trait_updates, clock):
     observer = WidgetProgressObserver(ProgressModel(clock=clock), clock=clock)
     with observer:
         observer.increment_total(section="run", scope=("f",), amount=3)
@@ -136,9 +127,8 @@ def test_a_short_blocking_run_shows_its_widget_once_when_it_ends(shown, trait_up
 
 
 def test_a_longer_blocking_run_shows_its_widget_from_the_first_tick_after_the_delay(
-    shown, trait_updates
+    shown, trait_updates, clock
 ):
-    clock = Clock()
     observer = WidgetProgressObserver(ProgressModel(clock=clock), clock=clock)
     with observer:
         observer.increment_total(section="run", scope=("f",), amount=2)
@@ -341,8 +331,7 @@ def test_the_kernel_answers_a_frontend_request_for_instances(tmp_path):
     assert [i["id"] for i in reply["items"]] == list(range(10))
 
 
-def test_a_widget_asked_for_before_the_first_draw_is_still_shown(shown):
-    clock = Clock()
+def test_a_widget_asked_for_before_the_first_draw_is_still_shown(shown, clock):
     observer = WidgetProgressObserver(ProgressModel(clock=clock), clock=clock)
     widget = observer.widget  # e.g. a caller keeping a reference before the run starts
     with observer:
