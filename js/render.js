@@ -26,6 +26,7 @@ export const SCHEMA = 1;
  * @property {() => void} [requestInstances]  ask for instances this view has not seen
  * @property {(draw: () => void) => void} [schedule]  defaults to requestAnimationFrame
  * @property {Map<number, Instance>} [instances]  a store shared with other views of the same run
+ * @property {() => void} [onStop]  what the header's Stop button does (see `setStop`)
  */
 
 export class ProgressView {
@@ -50,7 +51,7 @@ export class ProgressView {
     this.selection = null;
     this.widths = "";
     this.el = h("div", "uj-root");
-    this.header = new Header();
+    this.header = new Header({ onStop: options.onStop });
     this.message = h("div", "uj-note", {}, "Waiting for the run to start…");
     this.sections = h("div", "uj-sections");
     this.failures = new FailuresPanel(
@@ -81,6 +82,15 @@ export class ProgressView {
     for (const inst of items) this.instances.set(inst.id, inst);
     this.pendingInstances = true;
     this.kick();
+  }
+
+  /**
+   * Show the Stop button of a background run ("available"), say a stop was asked for
+   * ("requested"), or have none ("", the default).
+   * @param {string} stop
+   */
+  setStop(stop) {
+    this.header.setStop(stop);
   }
 
   kick() {
@@ -166,9 +176,9 @@ export class ProgressView {
       return;
     }
     const { key, index } = selection;
-    const names = [];
-    for (let i = index; i > 0; i = tree.parents[i]) names.unshift(tree.rows[i].name.textContent);
-    const label = names.length ? names.join(" › ") : tree.rows[0].name.textContent ?? key;
+    // The names come from the snapshot: a row inside a folded subtree was never drawn.
+    const names = this.pathOf(key, index);
+    const label = names.length ? names.join(" › ") : tree.nodes[0]?.[1] ?? key;
     /** @param {number} node */
     const inside = (node) => {
       for (let i = node; i >= 0; i = tree.parents[i]) if (i === index) return true;

@@ -3,12 +3,11 @@
 // Synced traits (set by src/uberjob/progress/_widget.py, always replaced whole):
 //   _snapshot   the latest progress snapshot (docs/snapshot-schema.md)
 //   _instances  every kept failure instance, set when the run ends (saved notebooks have them)
-//   _stop       "" (no Stop button), "available" (a background run), "requested" (see stop.js)
+//   _stop       "" (no Stop button), "available" (a background run), "requested" (see header.js)
 // Custom messages: the kernel streams new instances as {kind: "instances", items}; a view that
 // lacks some (a reload or a second display mid-run) sends {kind: "request-instances"}.
 
 import { ProgressView } from "./render.js";
-import { attachStop } from "./stop.js";
 
 /** @typedef {import("./types.js").Instance} Instance */
 /** @typedef {import("./types.js").Snapshot} Snapshot */
@@ -96,9 +95,12 @@ function render({ model, el }) {
   const view = new ProgressView(el, {
     instances: s.instances,
     requestInstances: () => requestInstances(model),
+    onStop: () => model.send({ kind: "stop" }),
   });
   s.views.add(view);
-  const detachStop = attachStop(model, view);
+  const onStopTrait = () => view.setStop(model.get("_stop") ?? "");
+  model.on("change:_stop", onStopTrait);
+  onStopTrait();
   const onSnapshot = () => {
     const snapshot = decodeSnapshot(model.get("_snapshot"));
     if (snapshot) view.update(snapshot);
@@ -109,7 +111,7 @@ function render({ model, el }) {
   if (kept > s.instances.size) requestInstances(model);
   return () => {
     model.off("change:_snapshot", onSnapshot);
-    detachStop();
+    model.off("change:_stop", onStopTrait);
     s.views.delete(view);
     view.destroy();
   };

@@ -132,3 +132,23 @@ test("sections share their column widths, so their bars line up", () => {
     assert.equal(/** @type {HTMLElement} */ (tree).style.getPropertyValue("--uj-name-w"), "");
   }
 });
+
+test("the HTML report (no setStop) has no Stop button", () => {
+  const { root, view } = makeView();
+  view.update(fixture("small"));
+  assert.equal(/** @type {HTMLElement} */ (root.querySelector("button.uj-stop")).hidden, true);
+});
+
+test("selecting a row inside a folded subtree names it from the snapshot, not from the DOM", () => {
+  const { root, view } = makeView();
+  view.update(fixture("deep_tree"));
+  const tree = /** @type {any} */ (view.trees.get("run"));
+  const index = tree.nodes.findIndex((/** @type {any[]} */ row) => row[1] === "shard_001");
+  assert.ok(index > 0);
+  assert.equal(tree.rows[index].el.hidden, true, "folded: the row was never drawn");
+  view.select({ key: "run", index });
+  const chip = /** @type {HTMLElement} */ (root.querySelector(".uj-chip"));
+  assert.equal(chip.textContent, "in etl \u203a transform \u203a shard_001 \u2715");
+  view.select({ key: "run", index: 0 });
+  assert.equal(chip.textContent, "in Running graph \u2715");
+});

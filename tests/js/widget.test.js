@@ -72,3 +72,47 @@ test("streamed instances reach every view; a late view asks for the ones it miss
     assert.match(el.querySelector(".uj-instance pre")?.textContent ?? "", /Something bad happened/);
   }
 });
+
+test("the Stop button is the header's: offered to a background run, one stop sent, then stopping…", async () => {
+  const snap = fixture("small");   // running
+  const model = new FakeModel({ _snapshot: bytes(snap), _instances: [], _stop: "" });
+  await widget.initialize?.(/** @type {any} */ ({ model }));
+  const { el, cleanup } = await renderInto(model);
+  const button = /** @type {HTMLButtonElement} */ (el.querySelector(".uj-header > button.uj-stop"));
+  const state = () => el.querySelector(".uj-state")?.textContent;
+  assert.ok(button, "the button sits in the header");
+  assert.equal(button.hidden, true, "a blocking run has no Stop button");
+  model.set("_stop", "available");
+  assert.equal(button.hidden, false);
+  assert.equal(button.disabled, false);
+  assert.equal(button.getAttribute("style"), null, "styled by widget.css, not inline");
+  button.click();
+  button.click();   // disabled now: no second message
+  assert.deepEqual(model.sent.filter((m) => m.kind === "stop"), [{ kind: "stop" }]);
+  assert.equal(button.disabled, true);
+  assert.equal(state(), "stopping\u2026");
+  model.set("_snapshot", bytes({ ...snap, elapsed: 9 }));   // still running: still stopping
+  await frame();
+  assert.equal(state(), "stopping\u2026");
+  assert.equal(el.querySelector(".uj-state")?.getAttribute("data-state"), "running");
+  model.set("_stop", "requested");
+  model.set("_snapshot", bytes({ ...snap, state: "stopped" }));
+  await frame();
+  assert.equal(state(), "stopped");
+  assert.equal(button.hidden, true, "no Stop once the run is over");
+  cleanup();
+  assert.equal(model.handlers.get("change:_stop")?.size ?? 0, 0, "cleanup unhooks the trait");
+});
+
+test("a stop asked for elsewhere (another view of the run) shows in every view", async () => {
+  const model = new FakeModel({ _snapshot: bytes(fixture("small")), _instances: [], _stop: "available" });
+  await widget.initialize?.(/** @type {any} */ ({ model }));
+  const views = [await renderInto(model), await renderInto(model)];
+  const [first, second] = views.map(({ el }) => /** @type {HTMLButtonElement} */ (el.querySelector("button.uj-stop")));
+  first.click();
+  assert.equal(second.disabled, false, "the other view learns of it from the kernel");
+  model.set("_stop", "requested");
+  assert.equal(second.disabled, true);
+  assert.equal(views[1].el.querySelector(".uj-state")?.textContent, "stopping\u2026");
+  for (const { cleanup } of views) cleanup();
+});
