@@ -46,14 +46,17 @@ def test_stop_button_stops_a_background_run(lab, page):
     state = widget.locator(".uj-state")
     expect(state).to_have_text("running", timeout=60_000)
     expect(kernel_status(page)).to_be_visible()  # the kernel is idle again: the cell returned
-    stop = widget.locator("button.uj-stop")
+    stop = widget.locator(".uj-header > button.uj-stop")
     expect(stop).to_be_visible()
+    expect(stop).to_have_css("cursor", "pointer")  # styled by widget.css
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    widget.screenshot(path=str(ARTIFACTS / "widget-stop-offered.png"))
     stop.click()
     expect(stop).to_be_disabled()
+    expect(stop).to_have_css("opacity", "0.5")
     expect(state).to_have_text(re.compile("^(stopping\u2026|stopped)$"))
     expect(state).to_have_text("stopped", timeout=20_000)
     expect(stop).to_be_hidden()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     widget.screenshot(path=str(ARTIFACTS / "widget-stopped.png"))
 
     cells.nth(1).locator(".jp-InputPrompt").click()  # the click on Stop selected cell 1
