@@ -111,7 +111,7 @@ def test_source_is_a_placeholder_call():
     node = registry.source(plan, JsonFileStore("x.json"))
     assert type(node) is Call
     assert node in plan
-    assert node.fn.__name__ == "source_placeholder"
+    assert node.fn.__name__ == "source"
     with pytest.raises(uberjob.NotTransformedError):
         node.fn()
 
@@ -356,7 +356,7 @@ def test_progress_sections_and_scopes(recorder):
     first_run = sections.index("run")
     assert set(sections[:first_run]) == {"stale"}
     assert "stale" not in sections[first_run:]
-    stale_scope = ("s", ADD, "uberjob.stores._json_file_store.JsonFileStore")
+    stale_scope = ("s", ADD, "uberjob.stores.JsonFileStore")
     assert ("total", "stale", stale_scope, 1) in events
     assert ("total", "stale", (NEG,), 1) in events
     assert [e for e in events if e[1] == "stale" and e[0] != "total"] == [
@@ -369,8 +369,8 @@ def test_progress_sections_and_scopes(recorder):
     run_totals = {e[2]: e[3] for e in events if e[0] == "total" and e[1] == "run"}
     assert run_totals == {
         base: 1,
-        (*base, "uberjob.stores._json_file_store.JsonFileStore.write"): 1,
-        (*base, "uberjob.stores._json_file_store.JsonFileStore.read"): 1,
+        (*base, "uberjob.stores.JsonFileStore.write"): 1,
+        (*base, "uberjob.stores.JsonFileStore.read"): 1,
         (NEG,): 1,
     }
     completed = [e[2] for e in events if e[0] == "completed" and e[1] == "run"]
@@ -381,7 +381,7 @@ def test_progress_sections_and_scopes(recorder):
     uberjob.run(plan, registry=registry, output=y, progress=progress)
     run_totals = {e[2]: e[3] for e in observer.events if e[0] == "total" and e[1] == "run"}
     assert run_totals == {
-        (*base, "uberjob.stores._json_file_store.JsonFileStore.read"): 1,
+        (*base, "uberjob.stores.JsonFileStore.read"): 1,
         (NEG,): 1,
     }
 

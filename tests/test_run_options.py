@@ -92,7 +92,7 @@ def test_progress_totals_match_the_plan_and_counts_add_up(recorder):
     totals = {e[2]: e[3] for e in observer.events if e[0] == "total"}
     assert totals == {
         ("a", "test_run_options.square"): 10,
-        ("b", 2, "uberjob._builtins.gather_list"): 1,
+        ("b", 2, "gather_list"): 1,
         ("b", 2, "sum"): 1,
     }
     assert observer.count("running") == observer.count("completed") == 12
@@ -184,7 +184,7 @@ def test_an_observer_built_on_the_null_one_still_sees_every_event():
     xs = [plan.call(square, i) for i in range(5)]
     assert uberjob.run(plan, output=xs, progress=Progress(lambda: observer)) == [0, 1, 4, 9, 16]
     assert observer.completed == Counter(
-        {("test_run_options.square",): 5, ("uberjob._builtins.gather_list",): 1}
+        {("test_run_options.square",): 5, ("gather_list",): 1}
     )
 
 

@@ -7,7 +7,8 @@ failure is printed once: with its tracebacks while the model keeps them (``max_i
 as one line per new group after that.
 
 Text from user code (scope values, exception messages, tracebacks) is always printed literally:
-it goes into ``rich.text.Text`` objects, which never interpret markup.
+it goes into ``rich.text.Text`` objects, which never interpret markup, and its control characters
+are printed as escapes (``\\x1b[2J`` clears no screen, sets no window title).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from rich.text import Text
 
 from uberjob.progress._model import ProgressModel
 from uberjob.progress._observer import Progress
-from uberjob.progress._text import count_text, duration_text
+from uberjob.progress._text import count_text, duration_text, terminal_text
 from uberjob.progress._view import ModelView
 
 __all__ = ["ConsoleView", "console_progress"]
@@ -94,7 +95,7 @@ class ConsoleView(ModelView):
             self._live.start()
         try:
             for text in self._new_failure_texts(snapshot):
-                self._live.console.print(Text(text), soft_wrap=True)
+                self._live.console.print(Text(terminal_text(text)), soft_wrap=True)
             self._live.update(self._live_view(snapshot), refresh=True)
         finally:
             if final:  # always give the terminal its cursor back
@@ -124,7 +125,7 @@ class ConsoleView(ModelView):
                     continue
                 _, name, total, completed, running, failed, seconds = row
                 table.add_row(
-                    Text("  " * depth + name, style="bold" if depth == 0 else ""),
+                    Text("  " * depth + terminal_text(name), style="bold" if depth == 0 else ""),
                     _bar(total, completed, running, failed),
                     Text(count_text(total, completed, running, failed, live=live)),
                     Text(duration_text(seconds) if seconds >= 1 else ""),
@@ -133,8 +134,8 @@ class ConsoleView(ModelView):
         for group in failures["groups"][:3]:
             line = Text()
             line.append(f"{group['count']} failed: ", style="red")
-            line.append(f"{group['type']}: {_first_line(group['message'])}")
-            line.append(f"  ({_scope_text(group)})", style="dim")
+            line.append(terminal_text(f"{group['type']}: {_first_line(group['message'])}"))
+            line.append(terminal_text(f"  ({_scope_text(group)})"), style="dim")
             line.truncate(self._console.width, overflow="ellipsis")
             parts.append(line)
         return Group(*parts)
@@ -155,7 +156,7 @@ class ConsoleView(ModelView):
             self._last_block_at = now
             out.append(self._block(snapshot, final))
         if out:
-            self._stream.write("".join(text + "\n" for text in out))
+            self._stream.write(terminal_text("".join(text + "\n" for text in out)))
             self._stream.flush()
 
     def _block(self, snapshot: dict, final: bool) -> str:

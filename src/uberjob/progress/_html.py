@@ -19,6 +19,7 @@ from pathlib import Path
 
 from uberjob.progress._model import ProgressModel
 from uberjob.progress._observer import Progress
+from uberjob.progress._text import encodable_text
 from uberjob.progress._view import ModelView
 
 __all__ = ["HtmlProgressObserver", "html_progress", "render_report", "static_path", "static_text"]
@@ -61,9 +62,11 @@ def render_report(snapshot: dict, instances: list[dict], *, final: bool) -> byte
     """The report page for one snapshot, as UTF-8 bytes."""
     script = static_text("report.js").replace("</script", "<\\/script")
     css = static_text("widget.css").replace("</style", "<\\/style")
-    data = _json_for_script({"snapshot": snapshot, "instances": instances})
+    # A lone surrogate in user text (a file name from os.listdir) would fail the UTF-8 encoding
+    # below and lose the report (and the result): it is shown as U+FFFD instead.
+    data = encodable_text(_json_for_script({"snapshot": snapshot, "instances": instances}))
     refresh = "" if final else f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">\n'
-    title = html.escape(f"uberjob: {snapshot.get('state', '')}")
+    title = encodable_text(html.escape(f"uberjob: {snapshot.get('state', '')}"))
     page = (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
