@@ -190,15 +190,26 @@ def test_every_store_is_brought_up_to_date_even_with_an_output():
     assert json.loads(Path("u.json").read_text()) == 7
 
 
-def test_stored_literal_and_foreign_nodes():
+def test_stored_literal():
     plan = uberjob.Plan()
     registry = uberjob.Registry()
     lit = plan.lit((1, 2))
     registry.add(lit, JsonFileStore("lit.json"))
-    registry.add(uberjob.Plan().call(int), JsonFileStore("other.json"))  # not in this plan
     total = plan.call(sum, lit)
     assert uberjob.run(plan, registry=registry, output=[lit, total], progress=False) == [[1, 2], 3]
-    assert not os.path.exists("other.json")
+    assert os.path.exists("lit.json")
+
+
+def test_a_registry_holding_another_plans_node_is_an_error_before_anything_runs():
+    plan = uberjob.Plan()
+    registry = uberjob.Registry()
+    ran = []
+    x = plan.call(ran.append, 1)
+    registry.add(x, JsonFileStore("x.json"))
+    registry.add(uberjob.Plan().call(int), JsonFileStore("other.json"))  # not in this plan
+    with pytest.raises(ValueError, match=r"^registry holds a node that is not in the plan: "):
+        uberjob.run(plan, registry=registry, output=x, progress=False)
+    assert ran == [] and not os.path.exists("x.json") and not os.path.exists("other.json")
 
 
 def test_empty_registry_is_no_registry():

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import warnings
 
-__all__ = ["fully_qualified_name"]
+__all__ = ["fully_qualified_name", "warn_from_user_code"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 # Modules whose names 1.0 leaves out: a bare ``add`` reads better than ``_operator.add``.
 _UNNAMED_MODULES = ("__main__", "_operator")
@@ -59,3 +63,12 @@ def fully_qualified_name(fn) -> str:
     if module is not None and not isinstance(module, str):
         module = str(module)
     return _qualified_name(module, qualname)
+
+
+def warn_from_user_code(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` attributed to the first caller outside uberjob (the user's
+    ``run(...)`` line), however deep inside uberjob it is issued."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

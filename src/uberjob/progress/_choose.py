@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from uberjob._util import warn_from_user_code
 from uberjob.progress._basic import composite_progress, null_progress
 from uberjob.progress._observer import Progress
 
@@ -43,7 +44,13 @@ def _from_string(value: str) -> Progress:
     from uberjob import progress
 
     if value == "widget":
-        return progress.widget_progress
+        if in_jupyter_kernel():
+            return progress.widget_progress
+        # Outside Jupyter a widget can't be drawn (plain Python would print its raw data).
+        warn_from_user_code(
+            'uberjob: progress="widget" needs a Jupyter kernel; showing console progress instead.'
+        )
+        return progress.console_progress
     if value == "console":
         return progress.console_progress
     if value.startswith("html:") and len(value) > len("html:"):
