@@ -209,7 +209,9 @@ def test_a_registry_holding_another_plans_node_is_an_error_before_anything_runs(
     registry.add(uberjob.Plan().call(int), JsonFileStore("other.json"))  # not in this plan
     with pytest.raises(ValueError, match=r"^registry holds a node that is not in the plan: "):
         uberjob.run(plan, registry=registry, output=x, progress=False)
-    assert ran == [] and not os.path.exists("x.json") and not os.path.exists("other.json")
+    assert ran == []
+    assert not os.path.exists("x.json")
+    assert not os.path.exists("other.json")
 
 
 def test_empty_registry_is_no_registry():

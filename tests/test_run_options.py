@@ -183,9 +183,7 @@ def test_an_observer_built_on_the_null_one_still_sees_every_event():
     plan = uberjob.Plan()
     xs = [plan.call(square, i) for i in range(5)]
     assert uberjob.run(plan, output=xs, progress=Progress(lambda: observer)) == [0, 1, 4, 9, 16]
-    assert observer.completed == Counter(
-        {("test_run_options.square",): 5, ("gather_list",): 1}
-    )
+    assert observer.completed == Counter({("test_run_options.square",): 5, ("gather_list",): 1})
 
 
 @pytest.mark.parametrize("batched", [False, True])

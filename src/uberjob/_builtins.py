@@ -40,6 +40,5 @@ def source():
     from uberjob._errors import NotTransformedError
 
     raise NotTransformedError(
-        "A source node was created via a Registry, but that Registry was not passed to "
-        "uberjob.run."
+        "A source node was created via a Registry, but that Registry was not passed to uberjob.run."
     )

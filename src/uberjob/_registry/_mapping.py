@@ -51,8 +51,7 @@ class Registry:
         assert_is_instance(value_store, "value_store", ValueStore)
         if node in self.mapping:
             raise ValueError(
-                "The node already has a value store. "
-                f"It is {self.mapping[node].value_store!r}."
+                f"The node already has a value store. It is {self.mapping[node].value_store!r}."
             )
         self.mapping[node] = RegistryValue(
             value_store, is_source=False, stack_frame=get_stack_frame()
