@@ -95,7 +95,7 @@ class ConsoleView(ModelView):
             self._live.start()
         try:
             for text in self._new_failure_texts(snapshot):
-                self._live.console.print(Text(terminal_text(text)), soft_wrap=True)
+                self._live.console.print(Text(text), soft_wrap=True)
             self._live.update(self._live_view(snapshot), refresh=True)
         finally:
             if final:  # always give the terminal its cursor back
@@ -156,7 +156,7 @@ class ConsoleView(ModelView):
             self._last_block_at = now
             out.append(self._block(snapshot, final))
         if out:
-            self._stream.write(terminal_text("".join(text + "\n" for text in out)))
+            self._stream.write("".join(text + "\n" for text in out))
             self._stream.flush()
 
     def _block(self, snapshot: dict, final: bool) -> str:
@@ -185,12 +185,16 @@ class ConsoleView(ModelView):
                     name = "  " * (depth - 1) + row[1] if depth else "(all)"
                 columns = [count.rjust(count_width), seconds.rjust(time_width), name]
                 lines.append("  " + " | ".join(columns if time_width else columns[::2]))
-        return "\n".join(lines)
+        return terminal_text("\n".join(lines))
 
     # ----- failures (both modes) -----
 
     def _new_failure_texts(self, snapshot: dict) -> Iterator[str]:
-        """Each kept instance once, with its tracebacks; then each new group without one."""
+        """Each kept instance once, with its tracebacks; then each new group without one
+        (as inert text: control characters escaped)."""
+        return map(terminal_text, self._new_failures(snapshot))
+
+    def _new_failures(self, snapshot: dict) -> Iterator[str]:
         for instance in self.model.instances(self._next_instance):
             self._next_instance = instance["id"] + 1
             group = self.model.group(instance["group"])
