@@ -107,7 +107,6 @@ def _engine_frames_hidden(run_function):
 
     @functools.wraps(run_function)
     def run(*args, **kwargs):
-        __tracebackhide__ = True  # IPython hides this frame
         try:
             return run_function(*args, **kwargs)
         except BaseException as error:
