@@ -1,7 +1,9 @@
 """Functions that plans call to build gathered structures and unpack iterables.
 
-Their names show up as scopes in progress displays and in ``CallError`` messages (``gather_list``,
-``source``: 1.0's names), so they are plain module-level functions with stable names.
+They are plumbing, not calls the user planned: progress never counts them nor shows them as
+rows (``INTERNAL_FUNCTIONS``, see compile.py); a failure in one (an iterable that does not
+unpack) is still reported, under the scope it was planned in. Their names are 1.0's
+(``gather_list``, ``source``): ``CallError`` messages show them.
 """
 
 from __future__ import annotations
@@ -42,3 +44,14 @@ def source():
     raise NotTransformedError(
         "A source node was created via a Registry, but that Registry was not passed to uberjob.run."
     )
+
+
+def item(values, index: int):
+    """``values[index]``: one of the nodes ``plan.unpack`` returns."""
+    return values[index]
+
+
+#: The functions of this module that plans call on the user's behalf.
+INTERNAL_FUNCTIONS = frozenset(
+    {gather_list, gather_tuple, gather_set, gather_dict, unpack, item, source}
+)

@@ -21,11 +21,22 @@ import random
 import threading
 from collections import Counter
 
+from uberjob._builtins import INTERNAL_FUNCTIONS
 from uberjob._plan import PlanStructure
 from uberjob._util import fully_qualified_name
 from uberjob.graph import Call, Literal, Node
 
-__all__ = ["CompiledPlan", "CycleError", "compile_plan"]
+__all__ = ["CompiledPlan", "CycleError", "InternalScope", "compile_plan"]
+
+
+class InternalScope(tuple):
+    """The progress scope of a call the user did not plan (a gather, an unpack: _builtins.py).
+
+    Such calls are left out of ``scope_totals`` and the owner never counts them (owner.py): a
+    run's counts are the user's calls. A distinct type, so that the owner tells them apart by
+    one ``type(scope) is InternalScope`` where a set lookup would hash the tuple."""
+
+    __slots__ = ()
 
 
 class CycleError(ValueError):
@@ -273,12 +284,16 @@ def compile_plan(
     scope_cache: dict[tuple[int, int], tuple] = {}
     names: dict[int, str] = {}
     interned: dict[tuple, tuple] = {}
+    internal: dict[tuple, tuple] = {}  # the InternalScope ones (equal tuples, another type)
 
     def intern_scope(node_scope: tuple, fn) -> tuple:
         name = names.get(id(fn))
         if name is None:
             name = names[id(fn)] = fully_qualified_name(fn)
         scope = (*node_scope, name)
+        if fn in INTERNAL_FUNCTIONS:
+            scope = InternalScope(scope)
+            return internal.setdefault(scope, scope)
         return interned.setdefault(scope, scope)
 
     # Each node's number is kept on the node (see _number_postorder), valid while node._epoch
@@ -406,6 +421,8 @@ def compile_plan(
         compiled.uses = [0 if s is None else 1 if type(s) is int else len(s) for s in succ]
     compiled.scope_totals = Counter(scopes)  # counted in C, not one += per node
     compiled.scope_totals.pop((), None)  # literals that wait for dependencies are not calls
+    for scope in internal.values():  # nor are gathers and unpacks
+        compiled.scope_totals.pop(scope, None)
     compiled.fuse = [-1] * len(order)
     if output is not None:
         if type(output) is Literal and not deps_of(output):

@@ -58,6 +58,7 @@ import time
 from heapq import heappop, heappush
 from queue import Empty
 
+from uberjob._engine.compile import InternalScope
 from uberjob._errors import RunStopped, chained_call_error
 
 __all__ = ["DISCARD", "DONE", "DONE_NEXT", "FAIL", "START", "Control", "run_owner_loop"]
@@ -116,6 +117,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     output = compiled.output
     control = handle.control
     completed = handle.completed
+    internal_done = 0  # completed calls of InternalScope (counted, when counting, to subtract)
     increment_running = observer.increment_running
     increment_completed = observer.increment_completed
     tick = getattr(observer, "tick", None) or (lambda: None)
@@ -145,6 +147,8 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         """Count the start of call ``i``, seen before its end."""
         counted_start[i] = 1
         scope = scopes[i]
+        if type(scope) is InternalScope:  # not a call the user planned
+            return
         if record_batch is None:
             increment_running(section=section, scope=scope)
         else:
@@ -152,7 +156,11 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
 
     def count_finish(i: int) -> None:
         """Count the end of call ``i``, whose start was counted on its own."""
+        nonlocal internal_done
         scope = scopes[i]
+        if type(scope) is InternalScope:
+            internal_done += 1
+            return
         if record_batch is None:
             increment_completed(section=section, scope=scope)
         else:
@@ -160,8 +168,11 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
 
     def count_start_and_finish(i: int) -> None:
         """Count call ``i`` as started and completed (the hot path handles runs of one scope)."""
-        nonlocal run_scope, run_count
+        nonlocal run_scope, run_count, internal_done
         scope = scopes[i]
+        if type(scope) is InternalScope:  # (never the run's scope: it always comes here)
+            internal_done += 1
+            return
         if record_batch is None:
             increment_running(section=section, scope=scope)
             increment_completed(section=section, scope=scope)
@@ -373,10 +384,13 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                     error = chained_call_error(nodes[i], dispatcher.failure(i))
                     if first_error is None:
                         first_error = error
-                    handle._record_failure(section, scopes[i], error)
+                    scope = scopes[i]
+                    if type(scope) is InternalScope:  # reported under a plain tuple: a
+                        scope = tuple(scope)  # failed unpack is the user's to see
+                    handle._record_failure(section, scope, error)
                     if record_batch is not None:
                         flush()  # the failed call's start must be counted before its failure
-                    observer.increment_failed(section=section, scope=scopes[i], exception=error)
+                    observer.increment_failed(section=section, scope=scope, exception=error)
                     if max_errors is not None and errors > max_errors:
                         control.halt = True
                     elif not control.halt:
@@ -410,7 +424,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                 elif held:
                     release_held()
             dispatcher.pump()
-            handle.completed = completed
+            handle.completed = completed - internal_done
             if running_slots is not None:
                 count_running_slots()
             if record_batch is not None:
@@ -426,7 +440,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     finally:
         if frozen:
             gc.unfreeze()
-        handle.completed = completed
+        handle.completed = completed - internal_done
         if record_batch is not None:
             flush()
     dispatcher.close()
