@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+from pathlib import Path
 
 from nbdriver import open_notebook, output_text, run_all, widget_in, write_notebook
 from playwright.sync_api import expect
 
 import uberjob
+from uberjob.progress._html import render_report
 
 SCOPE = "<img src=x onerror=alert(1)>"
 MESSAGE = "<script>alert(1)</script>"
@@ -126,4 +129,26 @@ def test_the_html_report_of_a_failure_with_a_lone_surrogate_is_final(chromium, t
     expect(page.locator(".uj-name", has_text=SHOWN_NAME)).to_have_count(1)
     expect(page.locator(".uj-group-message")).to_contain_text(f"cannot read {SHOWN_NAME}")
     assert page.locator("meta[http-equiv=refresh]").count() == 0  # it doesn't reload forever
+    page.close()
+
+
+def test_the_shared_hostile_fixture_renders_as_text_in_the_browser(chromium, tmp_path):
+    """The hostile-text fixture the Python and JS tests use, drawn by the real renderer."""
+    directory = Path(__file__).resolve().parents[1] / "fixtures" / "snapshots"
+    snapshot = json.loads((directory / "hostile_text.json").read_text(encoding="utf-8"))
+    instances = json.loads((directory / "hostile_text.instances.json").read_text(encoding="utf-8"))
+    path = tmp_path / "fixture.html"
+    path.write_bytes(render_report(snapshot, instances, final=True))
+    page = chromium.new_page()
+    dialogs = watch_dialogs(page)
+    page.goto(path.as_uri())
+    expect(page.locator(".uj-state")).to_have_text("interrupted")
+    expect(page.locator(".uj-name", has_text=SHOWN_NAME)).to_have_count(1)
+    expect(page.locator(".uj-name", has_text=SCOPE)).to_have_count(1)
+    group = page.locator(".uj-group", has_text="screen cleared")
+    expect(group).to_have_count(1)
+    group.locator(".uj-group-head").click()
+    expect(group.locator("pre").first).to_contain_text("screen cleared")
+    assert page.locator("img, iframe, object, a").count() == 0
+    assert dialogs == []
     page.close()
