@@ -12,8 +12,7 @@ from uberjob._registry import Registry
 from uberjob._render import render
 from uberjob._run import run
 from uberjob._value_store import ValueStore
-
-__version__ = "2.0.0.dev0"
+from uberjob._version import __version__
 
 __all__ = [
     "CallError",

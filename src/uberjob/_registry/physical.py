@@ -22,11 +22,17 @@ write calls (and barriers) are the roots that must run even when no output is re
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from uberjob._engine.compile import _postorder
 from uberjob._plan import Plan, PlanStructure
 from uberjob._util import fully_qualified_name
+from uberjob._util.graph_type import graph_type
 from uberjob._value_store import ValueStore
-from uberjob.graph import Call, Dependency, Graph, KeywordArg, Literal, Node, PositionalArg
+from uberjob.graph import Call, Dependency, KeywordArg, Literal, Node, PositionalArg
+
+if TYPE_CHECKING:
+    from uberjob.graph import Graph
 
 __all__ = ["Barrier", "PhysicalStructure"]
 
@@ -163,7 +169,7 @@ class PhysicalStructure(PlanStructure):
     def to_plan(self, roots: list[Node] | None = None) -> Plan:
         """What ``roots`` (default: the output and the writes) need, as a plan in graph mode."""
         order, _ = _postorder(self.roots if roots is None else roots, self)
-        graph = Graph()
+        graph = graph_type()()
         graph.add_nodes_from(order)
         stores: dict = {}  # a store's read and write share one literal, as in 1.0
         for node in order:

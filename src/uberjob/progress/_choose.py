@@ -44,8 +44,9 @@ def _from_string(value: str) -> Progress:
     from uberjob import progress
 
     if value == "widget":
+        widget_progress = progress.widget_progress  # without anywidget: how to install it
         if in_jupyter_kernel():
-            return progress.widget_progress
+            return widget_progress
         # Outside Jupyter a widget can't be drawn (plain Python would print its raw data).
         warn_from_user_code(
             'uberjob: progress="widget" needs a Jupyter kernel; showing console progress instead.'

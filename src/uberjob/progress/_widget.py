@@ -19,9 +19,19 @@ import os
 import time
 from collections.abc import Callable
 
-import anywidget
-import ipywidgets
-import traitlets
+try:
+    import anywidget
+    import ipywidgets
+    import traitlets
+except ModuleNotFoundError as missing:
+    # What progress="widget" (or uberjob.progress.widget_progress) hits without the widget
+    # library: say how to get it, and what works without it.
+    raise ModuleNotFoundError(
+        f"uberjob's progress widget needs the anywidget package ({missing}). Install it with "
+        "`pip install anywidget`, or `pip install 'uberjob[notebook]'` for all a notebook "
+        'needs; or show progress without it: progress="console" or progress="html:PATH".',
+        name=missing.name,
+    ) from missing
 
 from uberjob.progress._fallback import StaticPicture, snapshot_summary
 from uberjob.progress._html import STATIC, static_path
