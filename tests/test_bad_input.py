@@ -360,3 +360,27 @@ def test_no_warning_or_error_for_plain_text():
         warnings.simplefilter("error")
         assert uberjob.run(plan, output=x, progress=Progress(lambda: ConsoleView(stream))) == 3
     assert "naïve ✓ 日本語\ttab" in stream.getvalue()
+
+
+# ----- the two text helpers every view uses -----
+
+
+def test_terminal_text_escapes_control_characters_but_newline_and_tab():
+    from uberjob.progress._text import terminal_text
+
+    assert terminal_text("a\x1b[2Jb") == "a\\x1b[2Jb"
+    assert terminal_text("title\x1b]0;x\x07") == "title\\x1b]0;x\\x07"
+    assert terminal_text("csi\x9b2J del\x7f nul\x00 cr\r") == "csi\\x9b2J del\\x7f nul\\x00 cr\\r"
+    assert terminal_text("lines\n\ttabbed ✓ 日本") == "lines\n\ttabbed ✓ 日本"
+    assert terminal_text(SURROGATE_NAME) == "data-\ufffd.csv"
+    assert terminal_text(terminal_text("\x1b[2J")) == terminal_text("\x1b[2J")  # idempotent
+
+
+def test_encodable_value_copies_only_when_a_string_needs_it():
+    from uberjob.progress._text import encodable_value
+
+    plain = {"scope": ["a", "b"], "n": 1}
+    assert encodable_value(plain) is plain
+    hostile = {"scope": [SURROGATE_NAME, ("x",)], SURROGATE_NAME: 1}
+    assert encodable_value(hostile) == {"scope": ["data-\ufffd.csv", ("x",)], "data-\ufffd.csv": 1}
+    assert hostile["scope"][0] == SURROGATE_NAME  # the original is left alone

@@ -37,8 +37,11 @@ def encodable_text(text: str) -> str:
 def encodable_value(value):
     """A JSON-able value with every string made :func:`encodable_text`: the value itself when
     none needed it (the usual case, found by one pass of the JSON encoder), else a copy."""
-    if not _LONE_SURROGATE.search(json.dumps(value, ensure_ascii=False)):
-        return value
+    try:
+        if not _LONE_SURROGATE.search(json.dumps(value, ensure_ascii=False)):
+            return value
+    except (TypeError, ValueError):  # not plain JSON after all: walk it
+        pass
     return _encodable_copy(value)
 
 
