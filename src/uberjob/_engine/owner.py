@@ -56,12 +56,22 @@ from __future__ import annotations
 import gc
 import time
 from heapq import heappop, heappush
-from queue import Empty
+from queue import Empty, SimpleQueue
+from typing import Protocol
 
-from uberjob._engine.compile import InternalScope
+from uberjob._engine.compile import NO_NODE, InternalScope
 from uberjob._errors import RunStopped, chained_call_error
 
-__all__ = ["DISCARD", "DONE", "DONE_NEXT", "FAIL", "START", "Control", "run_owner_loop"]
+__all__ = [
+    "DISCARD",
+    "DONE",
+    "DONE_NEXT",
+    "FAIL",
+    "START",
+    "Control",
+    "Dispatcher",
+    "run_owner_loop",
+]
 
 START, DONE, FAIL, DISCARD, DONE_NEXT = range(5)
 SHIFT = 3
@@ -74,14 +84,63 @@ WINDOW_PER_WORKER = 4
 
 
 class Control:
-    """Flags the owner sets and workers read (a plain attribute read is atomic)."""
+    """A run's flags: plain attributes, since one write or read of an attribute is atomic.
+
+    - ``halt``: no new call may start; calls in flight finish. Written by the owner (error limit
+      exceeded, interrupt), by a worker whose failure exceeds the error limit (so that no other
+      call starts before the owner sees it), by a dispatcher's ``abandon()``, and by
+      ``RunHandle.stop()`` from any thread. Read by workers before each call and by the owner.
+    - ``shutdown``: idle workers exit. Written by the dispatcher (``close()``/``abandon()``);
+      read by workers when the heap is empty and while they wait for room to report a failure.
+    - ``stop_requested``: a stop was asked for (``RunHandle.stop()``, any thread): the run ends
+      with ``RunStopped`` once nothing is in flight. Read by the owner.
+    """
 
     __slots__ = ("halt", "shutdown", "stop_requested")
 
     def __init__(self):
-        self.halt = False  # no new call may start
-        self.shutdown = False  # idle workers exit
-        self.stop_requested = False  # set by another thread: stop scheduling, then RunStopped
+        self.halt = False
+        self.shutdown = False
+        self.stop_requested = False
+
+
+class Dispatcher(Protocol):
+    """What the owner loop needs of a dispatcher (threads.py, executors.py, dask.py).
+
+    Every method is called from the owner's thread; workers and callbacks only put events.
+    """
+
+    #: Events ``(i << SHIFT) | kind`` from workers or callbacks; the owner is the only reader.
+    events: SimpleQueue
+    #: How many calls run at once: the owner's window is ``WINDOW_PER_WORKER`` times this.
+    width: int
+
+    def start(self) -> None:
+        """Prepare to run (threads start with the first work; Dask checks its cluster)."""
+
+    def submit(self, i: int) -> None:
+        """Hand over ready call ``i``."""
+
+    def submit_many(self, indices: list[int]) -> None:
+        """Hand over ready calls, ``indices`` sorted ascending."""
+
+    def pump(self) -> None:
+        """Once per owner turn: submit what a cap on calls in flight held back."""
+
+    def failure(self, i: int) -> BaseException:
+        """The exception of call ``i``, once, after its ``FAIL`` event."""
+
+    def close(self) -> None:
+        """The run is over and nothing is outstanding: release threads and resources."""
+
+    def abandon(self) -> None:
+        """Interrupt: halt, start nothing new, cancel what can be cancelled."""
+
+    # Optional members, looked up with getattr:
+    # - ``running_slots``: a list, per worker, of the call it runs (NO_NODE before its first):
+    #   a dispatcher with it reports no START events (threads.py).
+    # - ``claims``: a dict of calls that workers made ready and took themselves (threads.py).
+    # - ``settle()``: told when the owner has processed a call's end (caps on calls in flight).
 
 
 def _freeze_existing_objects() -> bool:
@@ -94,7 +153,9 @@ def _freeze_existing_objects() -> bool:
     return True
 
 
-def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, section="run"):
+def run_owner_loop(
+    compiled, dispatcher: Dispatcher, *, observer, max_errors, handle, section="run"
+):
     """Run ``compiled`` to the end through ``dispatcher``; return the output value.
 
     ``handle`` (a RunHandle) carries the Control flags and receives the completed count and the
@@ -190,7 +251,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     def count_running_slots() -> None:
         """Count the starts of calls that workers are running and nobody reported yet."""
         for i in running_slots:
-            if i >= 0 and not counted_start[i]:
+            if i != NO_NODE and not counted_start[i]:
                 count_start(i)
 
     def flush() -> None:
@@ -257,7 +318,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         while stack:
             j = stack.pop()
             following = fuse[j]
-            if following >= 0 and not resolved[following]:
+            if following != NO_NODE and not resolved[following]:
                 resolved[following] = 1
                 stack.append(following)
             successors = succ[j]
@@ -448,6 +509,6 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         raise RunStopped("The run was stopped before it finished.")
     if first_error is not None:
         raise first_error
-    if output >= 0:
+    if output != NO_NODE:
         return values[output]
     return compiled.output_value
