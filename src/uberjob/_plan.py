@@ -36,6 +36,18 @@ _GATHER = {
 _NODE_TYPES = (Call, Literal)
 
 
+def _check_scope_values(values: tuple) -> None:
+    """Scopes are keys of the progress tree (and interned here): each value must be hashable."""
+    for value in values:
+        try:
+            hash(value)
+        except TypeError:
+            raise TypeError(
+                "Scope values must be hashable (a str, int, tuple, ...); got "
+                f"{type(value).__name__} ({value!r:.80})."
+            ) from None
+
+
 def is_node(value) -> bool:
     """Whether ``value`` is a plan node (exact types, as 1.0 decides)."""
     return type(value) in _NODE_TYPES
@@ -101,7 +113,10 @@ class Plan:
 
     def _check_member(self, node: Node, what: str) -> None:
         if node not in (self._nodes if self._graph is None else self._graph):
-            raise KeyError(f"The plan does not contain the {what} node {node!r}.")
+            raise KeyError(
+                f"The plan graph does not contain the node {node!r}. It is the {what} given to "
+                "add_dependency; a node belongs to the plan that made it."
+            )
 
     def lit(self, value: Any) -> Literal:
         """Add a literal value to the plan."""
@@ -154,6 +169,7 @@ class Plan:
     @contextmanager
     def scope(self, *args) -> Iterator[None]:
         """Append ``args`` to the scope of nodes created inside the ``with`` block."""
+        _check_scope_values(args)
         with self._scope_lock:
             parent_scope = self._scope
             child_scope = parent_scope + args

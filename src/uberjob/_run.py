@@ -12,10 +12,11 @@ from typing import Any, ParamSpec, TypeVar
 from uberjob._engine import default_max_workers
 from uberjob._engine.compile import compile_plan
 from uberjob._engine.owner import run_owner_loop
-from uberjob._errors import CallError
+from uberjob._errors import CallError, without_engine_frames
 from uberjob._handle import RunHandle, set_last_run
 from uberjob._plan import Plan, PlanStructure, is_node, plan_structure
 from uberjob._registry import Registry
+from uberjob._run_checks import check_output_in_plan, check_registry_in_plan, check_transformed
 from uberjob._util.retry import coerce_retry
 from uberjob._util.stack import get_stack_frame
 from uberjob._util.validation import assert_is_callable, assert_is_instance
@@ -105,18 +106,29 @@ def _pruned(plan: Plan, output_node: Node | None, roots: list[Node]) -> Plan:
 
 
 def _engine_frames_hidden(run_function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Raise a run's ``CallError`` from ``run()`` itself: the engine's own frames (owner loop,
-    dispatch) tell the user nothing; the error's cause keeps the call's own traceback, and its
-    message the symbolic one."""
+    """Raise every exception from ``run()`` itself: the engine's own frames (owner loop,
+    dispatch, stale check) tell the user nothing. A ``CallError``'s cause keeps the call's own
+    traceback, and its message the symbolic one; any other exception keeps the frames of user
+    code it went through (a ``transform_physical``, a progress observer). A Ctrl-C is raised
+    from ``run()`` alone."""
 
     @functools.wraps(run_function)
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return run_function(*args, **kwargs)
-        except CallError as error:
-            raise error.with_traceback(None) from error.__cause__
+        except BaseException as error:
+            _hide_engine_frames(error)
+            raise  # a re-raise adds no frame: the traceback starts at the caller's line
 
     return run
+
+
+def _hide_engine_frames(exception: BaseException) -> None:
+    """``exception`` without the engine's frames (a ``CallError`` without any)."""
+    if isinstance(exception, CallError):
+        exception.__traceback__ = None
+    else:
+        exception.__traceback__ = without_engine_frames(exception.__traceback__)
 
 
 @_engine_frames_hidden
@@ -155,6 +167,9 @@ def run(
         stale_check_max_workers=stale_check_max_workers, executor=executor,
     )  # fmt: skip
     assert_is_instance(background, "background", bool)
+    check_output_in_plan(plan, output)
+    if registry:
+        check_registry_in_plan(plan, registry)
     retry = coerce_retry(retry)
     progress = coerce_progress(progress)
     stack_frame = get_stack_frame()
@@ -179,7 +194,9 @@ def run(
     if dry_run or transform_physical is not None or plan._graph is not None:
         physical, output_node = _physical_plan(plan, output, stack_frame)
         if transform_physical is not None:
-            physical, output_node = transform_physical(physical, output_node)
+            physical, output_node = check_transformed(
+                transform_physical(physical, output_node), output_node
+            )
         if dry_run:
             roots = [output_node] if output_node is not None else []
             return _pruned(physical, output_node, roots), output_node
@@ -242,6 +259,7 @@ def _observed(progress, body, *, background: bool):
         try:
             result = body(observer, handle)
         except BaseException as exception:
+            _hide_engine_frames(exception)
             try:
                 observer.__exit__(type(exception), exception, exception.__traceback__)
             finally:

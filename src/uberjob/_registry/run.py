@@ -13,6 +13,7 @@ from uberjob._engine.owner import run_owner_loop
 from uberjob._plan import Plan, is_node, plan_structure
 from uberjob._registry.physical import PhysicalStructure
 from uberjob._registry.stale import find_stale
+from uberjob._run_checks import check_transformed
 from uberjob.graph import Literal
 
 __all__ = ["run_with_registry"]
@@ -87,7 +88,9 @@ def run_with_registry(
         if dry_run or transform_physical is not None:
             physical_plan = physical.to_plan()
             if transform_physical is not None:
-                physical_plan, run_output = transform_physical(physical_plan, run_output)
+                physical_plan, run_output = check_transformed(
+                    transform_physical(physical_plan, run_output), run_output
+                )
             run_structure = plan_structure(physical_plan)
             run_roots = list(run_structure.nodes)
             if run_output is not None:
