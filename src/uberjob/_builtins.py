@@ -46,12 +46,16 @@ def source():
     )
 
 
-def item(values, index: int):
-    """``values[index]``: one of the nodes ``plan.unpack`` returns."""
+def getitem(values, index: int):
+    """``values[index]``: one of the nodes ``plan.unpack`` returns.
+
+    uberjob 1.0 planned ``operator.getitem`` here, so its errors say "a symbolic call to
+    getitem"; ours has the same name but is a function of its own, which progress can tell
+    from a user's own ``operator.getitem`` calls (those are counted)."""
     return values[index]
 
 
 #: The functions of this module that plans call on the user's behalf.
 INTERNAL_FUNCTIONS = frozenset(
-    {gather_list, gather_tuple, gather_set, gather_dict, unpack, item, source}
+    {gather_list, gather_tuple, gather_set, gather_dict, unpack, getitem, source}
 )

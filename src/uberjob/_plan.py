@@ -148,7 +148,7 @@ class Plan:
         stack_frame = get_stack_frame()
         values = self._add_call(stack_frame, _builtins.unpack, (iterable, length), None)
         return tuple(
-            self._add_call(stack_frame, _builtins.item, (values, index), None)
+            self._add_call(stack_frame, _builtins.getitem, (values, index), None)
             for index in range(length)
         )
 
