@@ -194,6 +194,20 @@ class Plan:
 
     __copy__ = copy
 
+    def _restricted_to(self, keep) -> Plan:
+        """A new plan of the nodes in ``keep`` (and the edges among them): a pruned plan."""
+        new = Plan()
+        if self._graph is None:
+            new._nodes = dict.fromkeys(keep)
+            new._deps = {
+                target: list(sources)
+                for target, sources in self._deps.items()
+                if target in new._nodes
+            }
+        else:
+            new._graph = self._graph.subgraph(keep).copy()
+        return new
+
     def __contains__(self, node) -> bool:
         return node in (self._nodes if self._graph is None else self._graph)
 

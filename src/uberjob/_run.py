@@ -1,19 +1,27 @@
-"""``uberjob.run``: validate, build the physical plan, compile it and drive the owner loop."""
+"""``uberjob.run``: validate, prepare the physical plan, then the one tail (``_pipeline.py``).
+
+Three sources prepare a run: the plain plan (read in place: the fast path), the plan copied in
+graph mode or transformed (``transform_physical``, ``dry_run``), and the plan with a registry
+(``_registry/run.py``). Each produces a ``Prepared``; ``_pipeline.run_prepared`` runs it."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
 import functools
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from uberjob._engine import default_max_workers
-from uberjob._engine.compile import compile_plan
-from uberjob._engine.owner import run_owner_loop
-from uberjob._errors import CallError, without_engine_frames
-from uberjob._handle import RunHandle, set_last_run
+from uberjob._engine.compile import compile_plan, postorder
+from uberjob._pipeline import (
+    Options,
+    Prepared,
+    hide_engine_frames,
+    is_dask_client,
+    observed,
+    run_prepared,
+)
 from uberjob._plan import Plan, PlanStructure, is_node, plan_structure
 from uberjob._registry import Registry
 from uberjob._run_checks import check_output_in_plan, check_registry_in_plan, check_transformed
@@ -69,16 +77,12 @@ def _validate(
     if (
         executor is not None
         and not isinstance(executor, concurrent.futures.Executor)
-        and not _is_dask_client(executor)
+        and not is_dask_client(executor)
     ):
         raise TypeError(
             "executor must be a concurrent.futures.Executor or a dask.distributed.Client; "
             f"got {type(executor).__name__} ({executor!r:.80})."
         )
-
-
-def _is_dask_client(value) -> bool:
-    return type(value).__name__ == "Client" and type(value).__module__.startswith("distributed")
 
 
 def _physical_plan(plan: Plan, output, stack_frame) -> tuple[Plan, Node | None]:
@@ -91,18 +95,10 @@ def _physical_plan(plan: Plan, output, stack_frame) -> tuple[Plan, Node | None]:
     return physical, output_node
 
 
-def _pruned(plan: Plan, output_node: Node | None, roots: list[Node]) -> Plan:
-    from uberjob._engine.compile import _postorder
-
-    structure = plan_structure(plan)
-    keep, _ = _postorder(roots, structure)
-    pruned = Plan()
-    if plan._graph is None:
-        pruned._nodes = dict.fromkeys(keep)
-        pruned._deps = {t: list(s) for t, s in plan._deps.items() if t in pruned._nodes}
-    else:
-        pruned._graph = plan._graph.subgraph(keep).copy()
-    return pruned
+def _pruned(plan: Plan, roots: list[Node]) -> Plan:
+    """What a dry run returns: the part of ``plan`` that ``roots`` need."""
+    keep, _ = postorder(roots, plan_structure(plan))
+    return plan._restricted_to(keep)
 
 
 def _engine_frames_hidden(run_function: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -117,18 +113,10 @@ def _engine_frames_hidden(run_function: Callable[_P, _R]) -> Callable[_P, _R]:
         try:
             return run_function(*args, **kwargs)
         except BaseException as error:
-            _hide_engine_frames(error)
+            hide_engine_frames(error)
             raise  # a re-raise adds no frame: the traceback starts at the caller's line
 
     return run
-
-
-def _hide_engine_frames(exception: BaseException) -> None:
-    """``exception`` without the engine's frames (a ``CallError`` without any)."""
-    if isinstance(exception, CallError):
-        exception.__traceback__ = None
-    else:
-        exception.__traceback__ = without_engine_frames(exception.__traceback__)
 
 
 @_engine_frames_hidden
@@ -173,24 +161,23 @@ def run(
     retry = coerce_retry(retry)
     progress = coerce_progress(progress)
     stack_frame = get_stack_frame()
+    options = Options(executor, max_workers, max_errors, retry)
+    fuse = executor is None  # fused chains run on our own threads only
     if registry:  # as in 1.0, an empty registry is no registry
-        from uberjob._registry.run import run_with_registry
+        from uberjob._registry.run import prepare_with_registry
 
-        return run_with_registry(
-            plan, output=output, registry=registry, dry_run=dry_run, max_errors=max_errors,
-            retry=retry, fresh_time=fresh_time, scheduler=scheduler,
-            transform_physical=transform_physical, fuse=executor is None,
+        prepare = prepare_with_registry(
+            plan, output=output, registry=registry, dry_run=dry_run, retry=retry,
+            fresh_time=fresh_time, scheduler=scheduler, transform_physical=transform_physical,
             stale_check_max_workers=stale_check_max_workers or max_workers
             or default_max_workers(),
-            stack_frame=stack_frame,
-            make_dispatcher=lambda compiled, control: _make_dispatcher(
-                compiled, executor, max_workers, max_errors, retry, control
-            ),
-            observed=lambda body: _observed(
-                progress, body, background=background and not dry_run
-            ),
+            fuse=fuse, stack_frame=stack_frame,
         )  # fmt: skip
 
+        def body(observer, handle):
+            return run_prepared(prepare(observer, handle), observer, handle, options)
+
+        return observed(progress, body, background=background and not dry_run)
     if dry_run or transform_physical is not None or plan._graph is not None:
         physical, output_node = _physical_plan(plan, output, stack_frame)
         if transform_physical is not None:
@@ -199,7 +186,7 @@ def run(
             )
         if dry_run:
             roots = [output_node] if output_node is not None else []
-            return _pruned(physical, output_node, roots), output_node
+            return _pruned(physical, roots), output_node
         structure = plan_structure(physical)
     else:
         # The fast path: the user's plan is read in place, never copied or changed; gather
@@ -210,91 +197,12 @@ def run(
             output_node = gathered if is_node(gathered) else Plan().lit(gathered)
         structure = PlanStructure(None, None, plan._deps)
     roots = [output_node] if output_node is not None else []
-
-    compiled = compile_plan(
-        structure, roots, output_node, scheduler=scheduler or "default", fuse=executor is None
+    # Compiled before progress starts: a plan that cannot run (a cycle) shows no display.
+    prepared = Prepared(
+        compile_plan(structure, roots, output_node, scheduler=scheduler or "default", fuse=fuse)
     )
-
-    def body(observer, handle: RunHandle):
-        handle.total = sum(compiled.scope_totals.values())
-        for scope, count in compiled.scope_totals.items():
-            observer.increment_total(section="run", scope=scope, amount=count)
-        dispatcher = _make_dispatcher(
-            compiled, executor, max_workers, max_errors, retry, handle.control
-        )
-        return run_owner_loop(
-            compiled, dispatcher, observer=observer, max_errors=max_errors, handle=handle
-        )
-
-    return _observed(progress, body, background=background)
-
-
-def _observed(progress, body, *, background: bool):
-    """Run ``body(observer, handle)`` inside a progress observer, with a run handle.
-
-    Blocking: returns the body's result. Background: enters the observer here (so a widget
-    displays in the calling cell), runs the body on a thread of its own, returns the handle.
-    """
-    handle = RunHandle(background=background)
-    set_last_run(handle)
-    observer = progress.observer()
-    attach = getattr(observer, "attach_run", None)
-    if attach is not None:
-        attach(handle)
-    if not background:
-        with observer:
-            handle._started()
-            try:
-                result = body(observer, handle)
-            except BaseException as exception:
-                handle._finished(exception=exception)
-                raise
-            handle._finished(result)
-            return result
-
-    observer.__enter__()
-    handle._started()
-
-    def run_in_background() -> None:
-        try:
-            result = body(observer, handle)
-        except BaseException as exception:
-            _hide_engine_frames(exception)
-            try:
-                observer.__exit__(type(exception), exception, exception.__traceback__)
-            finally:
-                handle._finished(exception=exception)
-            return
-        try:
-            observer.__exit__(None, None, None)
-        finally:
-            handle._finished(result)
-
-    thread = threading.Thread(target=run_in_background, name="uberjob-run", daemon=True)
-    handle._thread = thread
-    thread.start()
-    return handle
-
-
-def _make_dispatcher(compiled, executor, max_workers, max_errors, retry, control):
-    if executor is None:
-        from uberjob._engine.threads import ThreadDispatcher
-
-        return ThreadDispatcher(
-            compiled,
-            max_workers=max_workers or default_max_workers(),
-            max_errors=max_errors,
-            retry=retry,
-            control=control,
-        )
-    if _is_dask_client(executor):
-        from uberjob._engine.dask import DaskDispatcher
-
-        return DaskDispatcher(
-            compiled, executor, max_workers=max_workers, retry=retry, control=control
-        )
-    from uberjob._engine.executors import ExecutorDispatcher
-
-    return ExecutorDispatcher(
-        compiled, executor, max_workers=max_workers, retry=retry, control=control
+    return observed(
+        progress,
+        lambda observer, handle: run_prepared(prepared, observer, handle, options),
+        background=background,
     )

@@ -26,7 +26,7 @@ from uberjob._plan import PlanStructure
 from uberjob._util import fully_qualified_name
 from uberjob.graph import Call, Literal, Node
 
-__all__ = ["NO_NODE", "CompiledPlan", "CycleError", "InternalScope", "compile_plan"]
+__all__ = ["NO_NODE", "CompiledPlan", "CycleError", "InternalScope", "compile_plan", "postorder"]
 
 #: An index that names no node: no fused successor, no output (a constant or none), a worker
 #: that has not started a call yet. Indices are >= 0, so ``i >= 0`` tests for a node.
@@ -152,7 +152,7 @@ class CompiledPlan:
 _numbering_lock = threading.Lock()  # nodes carry one compile's numbering at a time
 
 
-def _postorder(roots, structure: PlanStructure) -> tuple[list[Node], dict[Node, int]]:
+def postorder(roots, structure: PlanStructure) -> tuple[list[Node], dict[Node, int]]:
     """Depth-first post-order of everything the roots need (constant literals left out), and
     each node's position in it.
 
