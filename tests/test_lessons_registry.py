@@ -220,7 +220,7 @@ def test_lesson5_symbolic_tracebacks_point_at_the_registry_lines():
         uberjob.run(plan, output=y, progress=False)  # the registry was not passed
     assert isinstance(info.value.__cause__, uberjob.NotTransformedError)
     assert f'File "{__file__}", line {source_line}, in ' in str(info.value)
-    assert "registry" in str(info.value.__cause__)
+    assert "that Registry was not passed to uberjob.run" in str(info.value.__cause__)
     # The original traceback is kept.
     assert traceback.format_exception(info.value.__cause__)
 

@@ -111,7 +111,7 @@ def test_source_is_a_placeholder_call():
     node = registry.source(plan, JsonFileStore("x.json"))
     assert type(node) is Call
     assert node in plan
-    assert node.fn.__name__ == "source_placeholder"
+    assert node.fn.__name__ == "source"
     with pytest.raises(uberjob.NotTransformedError):
         node.fn()
 
@@ -190,14 +190,27 @@ def test_every_store_is_brought_up_to_date_even_with_an_output():
     assert json.loads(Path("u.json").read_text()) == 7
 
 
-def test_stored_literal_and_foreign_nodes():
+def test_stored_literal():
     plan = uberjob.Plan()
     registry = uberjob.Registry()
     lit = plan.lit((1, 2))
     registry.add(lit, JsonFileStore("lit.json"))
-    registry.add(uberjob.Plan().call(int), JsonFileStore("other.json"))  # not in this plan
     total = plan.call(sum, lit)
     assert uberjob.run(plan, registry=registry, output=[lit, total], progress=False) == [[1, 2], 3]
+    assert os.path.exists("lit.json")
+
+
+def test_a_registry_holding_another_plans_node_is_an_error_before_anything_runs():
+    plan = uberjob.Plan()
+    registry = uberjob.Registry()
+    ran = []
+    x = plan.call(ran.append, 1)
+    registry.add(x, JsonFileStore("x.json"))
+    registry.add(uberjob.Plan().call(int), JsonFileStore("other.json"))  # not in this plan
+    with pytest.raises(ValueError, match=r"^registry holds a node that is not in the plan: "):
+        uberjob.run(plan, registry=registry, output=x, progress=False)
+    assert ran == []
+    assert not os.path.exists("x.json")
     assert not os.path.exists("other.json")
 
 
@@ -356,7 +369,7 @@ def test_progress_sections_and_scopes(recorder):
     first_run = sections.index("run")
     assert set(sections[:first_run]) == {"stale"}
     assert "stale" not in sections[first_run:]
-    stale_scope = ("s", ADD, "uberjob.stores._json_file_store.JsonFileStore")
+    stale_scope = ("s", ADD, "uberjob.stores.JsonFileStore")
     assert ("total", "stale", stale_scope, 1) in events
     assert ("total", "stale", (NEG,), 1) in events
     assert [e for e in events if e[1] == "stale" and e[0] != "total"] == [
@@ -369,8 +382,8 @@ def test_progress_sections_and_scopes(recorder):
     run_totals = {e[2]: e[3] for e in events if e[0] == "total" and e[1] == "run"}
     assert run_totals == {
         base: 1,
-        (*base, "uberjob.stores._json_file_store.JsonFileStore.write"): 1,
-        (*base, "uberjob.stores._json_file_store.JsonFileStore.read"): 1,
+        (*base, "uberjob.stores.JsonFileStore.write"): 1,
+        (*base, "uberjob.stores.JsonFileStore.read"): 1,
         (NEG,): 1,
     }
     completed = [e[2] for e in events if e[0] == "completed" and e[1] == "run"]
@@ -381,7 +394,7 @@ def test_progress_sections_and_scopes(recorder):
     uberjob.run(plan, registry=registry, output=y, progress=progress)
     run_totals = {e[2]: e[3] for e in observer.events if e[0] == "total" and e[1] == "run"}
     assert run_totals == {
-        (*base, "uberjob.stores._json_file_store.JsonFileStore.read"): 1,
+        (*base, "uberjob.stores.JsonFileStore.read"): 1,
         (NEG,): 1,
     }
 

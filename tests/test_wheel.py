@@ -92,7 +92,9 @@ def test_a_run_from_the_installed_wheel_builds_the_widget(installed):
         plan = uberjob.Plan()
         with plan.scope("squares"):
             squares = [plan.call(pow, n, 2) for n in range(5)]
-        handle = uberjob.run(plan, output=squares, progress="widget", background=True)
+        # The widget itself (progress="widget" would show the console outside Jupyter).
+        widget = uberjob.progress.widget_progress
+        handle = uberjob.run(plan, output=squares, progress=widget, background=True)
         assert handle.result() == [0, 1, 4, 9, 16]
         widget = handle.widget
         static = pathlib.Path(uberjob.__file__).parent / "static"

@@ -135,6 +135,7 @@ def test_a_background_handle_shown_as_a_cell_value_does_not_repeat_the_widget(mo
         execution_count = 7
 
     monkeypatch.setattr(IPython, "get_ipython", lambda: Shell)
+    monkeypatch.setattr("uberjob.progress._choose.in_jupyter_kernel", lambda: True)
     plan = uberjob.Plan()
     handle = uberjob.run(plan, output=plan.call(int, 1), background=True, progress="widget")
     assert handle.result(timeout=10) == 1

@@ -2,10 +2,13 @@
 
 They are plumbing, not calls the user planned: progress never counts them nor shows them as
 rows (``INTERNAL_FUNCTIONS``, see compile.py); a failure in one (an iterable that does not
-unpack) is still reported, under the scope it was planned in.
+unpack) is still reported, under the scope it was planned in. Their names are 1.0's
+(``gather_list``, ``source``): ``CallError`` messages show them.
 """
 
 from __future__ import annotations
+
+import itertools
 
 
 def gather_list(*items):
@@ -25,28 +28,34 @@ def gather_dict(*pairs):
 
 
 def unpack(iterable, length: int) -> tuple:
-    values = tuple(iterable)
-    if len(values) != length:
-        raise ValueError(f"Expected an iterable of length {length}; got {len(values)} items.")
+    # One item past `length` is enough to tell "too many" (an endless iterator is fine).
+    values = tuple(itertools.islice(iterable, length + 1))
+    if len(values) < length:
+        raise ValueError(f"not enough values to unpack (expected {length}, got {len(values)})")
+    if len(values) > length:
+        raise ValueError(f"too many values to unpack (expected {length})")
     return values
 
 
-def source_placeholder():
-    """Stands in for a value that only a registry store can provide."""
+def source():
+    """Stands in for a value that only a registry store can provide (``registry.source``)."""
     from uberjob._errors import NotTransformedError
 
     raise NotTransformedError(
-        "This node's value comes from a registry store, but no registry was passed to run(); "
-        "call uberjob.run(plan, registry=registry, ...)."
+        "A source node was created via a Registry, but that Registry was not passed to uberjob.run."
     )
 
 
-def item(values, index: int):
-    """``values[index]``: one of the nodes ``plan.unpack`` returns."""
+def getitem(values, index: int):
+    """``values[index]``: one of the nodes ``plan.unpack`` returns.
+
+    uberjob 1.0 planned ``operator.getitem`` here, so its errors say "a symbolic call to
+    getitem"; ours has the same name but is a function of its own, which progress can tell
+    from a user's own ``operator.getitem`` calls (those are counted)."""
     return values[index]
 
 
 #: The functions of this module that plans call on the user's behalf.
 INTERNAL_FUNCTIONS = frozenset(
-    {gather_list, gather_tuple, gather_set, gather_dict, unpack, item, source_placeholder}
+    {gather_list, gather_tuple, gather_set, gather_dict, unpack, getitem, source}
 )

@@ -11,6 +11,7 @@ Exception hierarchy::
 from __future__ import annotations
 
 import os
+import sysconfig
 import traceback
 import types
 
@@ -65,24 +66,75 @@ class RunStopped(Exception):
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# Frames in these files are the user's business (a store's read or write), not the engine's.
+_STORE_PATHS = (os.path.join(_PACKAGE_DIR, "stores") + os.sep, _PACKAGE_DIR + "_value_store.py")
+_STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
+_SITE_DIRS = tuple(
+    {os.path.abspath(sysconfig.get_path(n)) + os.sep for n in ("purelib", "platlib")}
+)
 
 
-def _without_trailing_package_frames(tb: types.TracebackType | None):
-    """``tb`` without the frames in uberjob's own files that end it (at least one frame is
-    kept). A new chain is built: a traceback's frames are shared, its links are not."""
+def _filename(tb: types.TracebackType) -> str:
+    return tb.tb_frame.f_code.co_filename
+
+
+def _is_engine_frame(tb: types.TracebackType) -> bool:
+    filename = _filename(tb)
+    return filename.startswith(_PACKAGE_DIR) and not filename.startswith(_STORE_PATHS)
+
+
+def _is_stdlib_frame(tb: types.TracebackType) -> bool:
+    filename = _filename(tb)
+    return filename.startswith(_STDLIB_DIR) and not filename.startswith(_SITE_DIRS)
+
+
+def _entries(tb: types.TracebackType | None) -> list[types.TracebackType]:
     entries = []
     while tb is not None:
         entries.append(tb)
         tb = tb.tb_next
-    while len(entries) > 1 and entries[-1].tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        entries.pop()
+    return entries
+
+
+def _chained(entries: list[types.TracebackType]) -> types.TracebackType | None:
+    """A new traceback of ``entries``: a traceback's frames are shared, its links are not."""
     rebuilt = None
     for entry in reversed(entries):
         rebuilt = types.TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
     return rebuilt
 
 
+def _without_trailing_package_frames(tb: types.TracebackType | None):
+    """``tb`` without the frames in uberjob's own files that end it (at least one is kept)."""
+    entries = _entries(tb)
+    while len(entries) > 1 and _filename(entries[-1]).startswith(_PACKAGE_DIR):
+        entries.pop()
+    return _chained(entries)
+
+
+def without_leading_engine_frames(tb: types.TracebackType | None):
+    """``tb`` starting at the first frame that is not the engine's: what a call or a store
+    raised starts at the user's (or the store's) own frame, not at the worker or stale check
+    that called it."""
+    entries = _entries(tb)
+    start = 0
+    while start < len(entries) and _is_engine_frame(entries[start]):
+        start += 1
+    return tb if start == 0 else _chained(entries[start:])
+
+
+def without_engine_frames(tb: types.TracebackType | None):
+    """``tb`` without the engine's frames (run, owner loop, dispatchers). When all that is
+    left is the standard library the engine was waiting in (threading, queue), nothing is
+    left: a Ctrl-C in the owner loop is raised from ``run()`` alone."""
+    entries = [entry for entry in _entries(tb) if not _is_engine_frame(entry)]
+    if all(_is_stdlib_frame(entry) for entry in entries):
+        return None
+    return _chained(entries)
+
+
 def chained_call_error(call, exception: BaseException) -> CallError:
+    exception.__traceback__ = without_leading_engine_frames(exception.__traceback__)
     error = CallError(call)
     error.__cause__ = exception  # as `raise error from exception` would set it
     error.__suppress_context__ = True

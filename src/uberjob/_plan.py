@@ -36,6 +36,18 @@ _GATHER = {
 _NODE_TYPES = (Call, Literal)
 
 
+def _check_scope_values(values: tuple) -> None:
+    """Scopes are keys of the progress tree (and interned here): each value must be hashable."""
+    for value in values:
+        try:
+            hash(value)
+        except TypeError:
+            raise TypeError(
+                "Scope values must be hashable (a str, int, tuple, ...); got "
+                f"{type(value).__name__} ({value!r:.80})."
+            ) from None
+
+
 def is_node(value) -> bool:
     """Whether ``value`` is a plan node (exact types, as 1.0 decides)."""
     return type(value) in _NODE_TYPES
@@ -119,7 +131,10 @@ class Plan:
 
     def _check_member(self, node: Node, what: str) -> None:
         if node not in (self._nodes if self._graph is None else self._graph):
-            raise KeyError(f"The plan does not contain the {what} node {node!r}.")
+            raise KeyError(
+                f"The plan graph does not contain the node {node!r}. It is the {what} given to "
+                "add_dependency; a node belongs to the plan that made it."
+            )
 
     def lit(self, value: Any) -> Literal:
         """Add a literal value to the plan."""
@@ -150,7 +165,7 @@ class Plan:
         stack_frame = get_stack_frame()
         values = self._add_call(stack_frame, _builtins.unpack, (iterable, length), None)
         return tuple(
-            self._add_call(stack_frame, _builtins.item, (values, index), None)
+            self._add_call(stack_frame, _builtins.getitem, (values, index), None)
             for index in range(length)
         )
 
@@ -171,6 +186,7 @@ class Plan:
     @contextmanager
     def scope(self, *args) -> Iterator[None]:
         """Append ``args`` to the scope of nodes created inside the ``with`` block."""
+        _check_scope_values(args)
         with self._scope_lock:
             parent_scope = self._scope
             child_scope = parent_scope + args
@@ -194,6 +210,20 @@ class Plan:
         return new
 
     __copy__ = copy
+
+    def _restricted_to(self, keep) -> Plan:
+        """A new plan of the nodes in ``keep`` (and the edges among them): a pruned plan."""
+        new = Plan()
+        if self._graph is None:
+            new._nodes = dict.fromkeys(keep)
+            new._deps = {
+                target: list(sources)
+                for target, sources in self._deps.items()
+                if target in new._nodes
+            }
+        else:
+            new._graph = self._graph.subgraph(keep).copy()
+        return new
 
     def __contains__(self, node) -> bool:
         return node in (self._nodes if self._graph is None else self._graph)

@@ -1,21 +1,30 @@
-"""``uberjob.run``: validate, build the physical plan, compile it and drive the owner loop."""
+"""``uberjob.run``: validate, prepare the physical plan, then the one tail (``_pipeline.py``).
+
+Three sources prepare a run: the plain plan (read in place: the fast path), the plan copied in
+graph mode or transformed (``transform_physical``, ``dry_run``), and the plan with a registry
+(``_registry/run.py``). Each produces a ``Prepared``; ``_pipeline.run_prepared`` runs it."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
 import functools
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from uberjob._engine import default_max_workers
-from uberjob._engine.compile import compile_plan
-from uberjob._engine.owner import run_owner_loop
-from uberjob._errors import CallError
-from uberjob._handle import RunHandle, set_last_run
+from uberjob._engine.compile import compile_plan, postorder
+from uberjob._pipeline import (
+    Options,
+    Prepared,
+    hide_engine_frames,
+    is_dask_client,
+    observed,
+    run_prepared,
+)
 from uberjob._plan import Plan, PlanStructure, gather_node, plan_structure
 from uberjob._registry import Registry
+from uberjob._run_checks import check_output_in_plan, check_registry_in_plan, check_transformed
 from uberjob._util.retry import coerce_retry
 from uberjob._util.stack import get_stack_frame
 from uberjob._util.validation import assert_is_callable, assert_is_instance
@@ -68,16 +77,12 @@ def _validate(
     if (
         executor is not None
         and not isinstance(executor, concurrent.futures.Executor)
-        and not _is_dask_client(executor)
+        and not is_dask_client(executor)
     ):
         raise TypeError(
             "executor must be a concurrent.futures.Executor or a dask.distributed.Client; "
             f"got {type(executor).__name__} ({executor!r:.80})."
         )
-
-
-def _is_dask_client(value) -> bool:
-    return type(value).__name__ == "Client" and type(value).__module__.startswith("distributed")
 
 
 def _physical_plan(plan: Plan, output, stack_frame) -> tuple[Plan, Node | None]:
@@ -87,31 +92,26 @@ def _physical_plan(plan: Plan, output, stack_frame) -> tuple[Plan, Node | None]:
     return physical, output_node
 
 
-def _pruned(plan: Plan, output_node: Node | None, roots: list[Node]) -> Plan:
-    from uberjob._engine.compile import _postorder
-
-    structure = plan_structure(plan)
-    keep, _ = _postorder(roots, structure)
-    pruned = Plan()
-    if plan._graph is None:
-        pruned._nodes = dict.fromkeys(keep)
-        pruned._deps = {t: list(s) for t, s in plan._deps.items() if t in pruned._nodes}
-    else:
-        pruned._graph = plan._graph.subgraph(keep).copy()
-    return pruned
+def _pruned(plan: Plan, roots: list[Node]) -> Plan:
+    """What a dry run returns: the part of ``plan`` that ``roots`` need."""
+    keep, _ = postorder(roots, plan_structure(plan))
+    return plan._restricted_to(keep)
 
 
 def _engine_frames_hidden(run_function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Raise a run's ``CallError`` from ``run()`` itself: the engine's own frames (owner loop,
-    dispatch) tell the user nothing; the error's cause keeps the call's own traceback, and its
-    message the symbolic one."""
+    """Raise every exception from ``run()`` itself: the engine's own frames (owner loop,
+    dispatch, stale check) tell the user nothing. A ``CallError``'s cause keeps the call's own
+    traceback, and its message the symbolic one; any other exception keeps the frames of user
+    code it went through (a ``transform_physical``, a progress observer). A Ctrl-C is raised
+    from ``run()`` alone."""
 
     @functools.wraps(run_function)
     def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return run_function(*args, **kwargs)
-        except CallError as error:
-            raise error.with_traceback(None) from error.__cause__
+        except BaseException as error:
+            hide_engine_frames(error)
+            raise  # a re-raise adds no frame: the traceback starts at the caller's line
 
     return run
 
@@ -152,34 +152,38 @@ def run(
         stale_check_max_workers=stale_check_max_workers, executor=executor,
     )  # fmt: skip
     assert_is_instance(background, "background", bool)
+    check_output_in_plan(plan, output)
+    if registry:
+        check_registry_in_plan(plan, registry)
     retry = coerce_retry(retry)
     progress = coerce_progress(progress)
     stack_frame = get_stack_frame()
+    options = Options(executor, max_workers, max_errors, retry)
+    fuse = executor is None  # fused chains run on our own threads only
     if registry:  # as in 1.0, an empty registry is no registry
-        from uberjob._registry.run import run_with_registry
+        from uberjob._registry.run import prepare_with_registry
 
-        return run_with_registry(
-            plan, output=output, registry=registry, dry_run=dry_run, max_errors=max_errors,
-            retry=retry, fresh_time=fresh_time, scheduler=scheduler,
-            transform_physical=transform_physical, fuse=executor is None,
+        prepare = prepare_with_registry(
+            plan, output=output, registry=registry, dry_run=dry_run, retry=retry,
+            fresh_time=fresh_time, scheduler=scheduler, transform_physical=transform_physical,
             stale_check_max_workers=stale_check_max_workers or max_workers
             or default_max_workers(),
-            stack_frame=stack_frame,
-            make_dispatcher=lambda compiled, control: _make_dispatcher(
-                compiled, executor, max_workers, max_errors, retry, control
-            ),
-            observed=lambda body: _observed(
-                progress, body, background=background and not dry_run
-            ),
+            fuse=fuse, stack_frame=stack_frame,
         )  # fmt: skip
 
+        def body(observer, handle):
+            return run_prepared(prepare(observer, handle), observer, handle, options)
+
+        return observed(progress, body, background=background and not dry_run)
     if dry_run or transform_physical is not None or plan._graph is not None:
         physical, output_node = _physical_plan(plan, output, stack_frame)
         if transform_physical is not None:
-            physical, output_node = transform_physical(physical, output_node)
+            physical, output_node = check_transformed(
+                transform_physical(physical, output_node), output_node
+            )
         if dry_run:
             roots = [output_node] if output_node is not None else []
-            return _pruned(physical, output_node, roots), output_node
+            return _pruned(physical, roots), output_node
         structure = plan_structure(physical)
     else:
         # The fast path: the user's plan is read in place, never copied or changed; gather
@@ -187,90 +191,12 @@ def run(
         output_node = gather_node(Plan(), stack_frame, output) if output is not None else None
         structure = PlanStructure(None, None, plan._deps)
     roots = [output_node] if output_node is not None else []
-
-    compiled = compile_plan(
-        structure, roots, output_node, scheduler=scheduler or "default", fuse=executor is None
+    # Compiled before progress starts: a plan that cannot run (a cycle) shows no display.
+    prepared = Prepared(
+        compile_plan(structure, roots, output_node, scheduler=scheduler or "default", fuse=fuse)
     )
-
-    def body(observer, handle: RunHandle):
-        handle.total = sum(compiled.scope_totals.values())
-        for scope, count in compiled.scope_totals.items():
-            observer.increment_total(section="run", scope=scope, amount=count)
-        dispatcher = _make_dispatcher(
-            compiled, executor, max_workers, max_errors, retry, handle.control
-        )
-        return run_owner_loop(
-            compiled, dispatcher, observer=observer, max_errors=max_errors, handle=handle
-        )
-
-    return _observed(progress, body, background=background)
-
-
-def _observed(progress, body, *, background: bool):
-    """Run ``body(observer, handle)`` inside a progress observer, with a run handle.
-
-    Blocking: returns the body's result. Background: enters the observer here (so a widget
-    displays in the calling cell), runs the body on a thread of its own, returns the handle.
-    """
-    handle = RunHandle(background=background)
-    set_last_run(handle)
-    observer = progress.observer()
-    attach = getattr(observer, "attach_run", None)
-    if attach is not None:
-        attach(handle)
-    if not background:
-        with observer:
-            handle._started()
-            try:
-                result = body(observer, handle)
-            except BaseException as exception:
-                handle._finished(exception=exception)
-                raise
-            handle._finished(result)
-            return result
-
-    observer.__enter__()
-    handle._started()
-
-    def run_in_background() -> None:
-        try:
-            result = body(observer, handle)
-        except BaseException as exception:
-            try:
-                observer.__exit__(type(exception), exception, exception.__traceback__)
-            finally:
-                handle._finished(exception=exception)
-            return
-        try:
-            observer.__exit__(None, None, None)
-        finally:
-            handle._finished(result)
-
-    thread = threading.Thread(target=run_in_background, name="uberjob-run", daemon=True)
-    handle._thread = thread
-    thread.start()
-    return handle
-
-
-def _make_dispatcher(compiled, executor, max_workers, max_errors, retry, control):
-    if executor is None:
-        from uberjob._engine.threads import ThreadDispatcher
-
-        return ThreadDispatcher(
-            compiled,
-            max_workers=max_workers or default_max_workers(),
-            max_errors=max_errors,
-            retry=retry,
-            control=control,
-        )
-    if _is_dask_client(executor):
-        from uberjob._engine.dask import DaskDispatcher
-
-        return DaskDispatcher(
-            compiled, executor, max_workers=max_workers, retry=retry, control=control
-        )
-    from uberjob._engine.executors import ExecutorDispatcher
-
-    return ExecutorDispatcher(
-        compiled, executor, max_workers=max_workers, retry=retry, control=control
+    return observed(
+        progress,
+        lambda observer, handle: run_prepared(prepared, observer, handle, options),
+        background=background,
     )

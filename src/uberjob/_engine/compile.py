@@ -26,7 +26,7 @@ from uberjob._plan import PlanStructure
 from uberjob._util import fully_qualified_name
 from uberjob.graph import Call, Literal, Node
 
-__all__ = ["NO_NODE", "CompiledPlan", "CycleError", "InternalScope", "compile_plan"]
+__all__ = ["NO_NODE", "CompiledPlan", "CycleError", "InternalScope", "compile_plan", "postorder"]
 
 #: An index that names no node: no fused successor, no output (a constant or none), a worker
 #: that has not started a call yet. Indices are >= 0, so ``i >= 0`` tests for a node.
@@ -44,7 +44,32 @@ class InternalScope(tuple):
 
 
 class CycleError(ValueError):
-    """The part of the plan that has to run contains a cycle."""
+    """The part of the plan that has to run contains a cycle.
+
+    Every instance is also a ``networkx.HasACycle``, the exception 1.0 raised, so code written
+    for 1.0 (``except nx.HasACycle``) still catches it. networkx is imported only when a cycle
+    is raised (``import uberjob`` does not import it): ``CycleError(...)`` makes an instance of
+    a subclass of both, created on first use.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is CycleError:
+            cls = _networkx_cycle_error()
+        return super().__new__(cls, *args, **kwargs)
+
+    def __reduce__(self):
+        return CycleError, self.args
+
+
+@functools.cache
+def _networkx_cycle_error() -> type:
+    import networkx
+
+    return type(
+        "CycleError",
+        (CycleError, networkx.HasACycle),
+        {"__module__": __name__, "__qualname__": "CycleError", "__doc__": CycleError.__doc__},
+    )
 
 
 class CompiledPlan:
@@ -127,7 +152,7 @@ class CompiledPlan:
 _numbering_lock = threading.Lock()  # nodes carry one compile's numbering at a time
 
 
-def _postorder(roots, structure: PlanStructure) -> tuple[list[Node], dict[Node, int]]:
+def postorder(roots, structure: PlanStructure) -> tuple[list[Node], dict[Node, int]]:
     """Depth-first post-order of everything the roots need (constant literals left out), and
     each node's position in it.
 
@@ -183,7 +208,7 @@ def _number_postorder(roots, structure: PlanStructure, finish, epoch) -> None:
                     path = [entry[0] for entry in stack]
                     cycle = path[path.index(child) :]
                     names = " -> ".join(repr(n) for n in reversed(cycle))
-                    raise CycleError(f"The plan contains a cycle: {names} -> {child!r}.")
+                    raise CycleError(f"The graph contains a cycle. Cycle: {names} -> {child!r}.")
             else:
                 stack.pop()
                 finish(node)

@@ -51,7 +51,7 @@ class Registry:
         assert_is_instance(value_store, "value_store", ValueStore)
         if node in self.mapping:
             raise ValueError(
-                f"The node already has a value store ({self.mapping[node].value_store!r})."
+                f"The node already has a value store. It is {self.mapping[node].value_store!r}."
             )
         self.mapping[node] = RegistryValue(
             value_store, is_source=False, stack_frame=get_stack_frame()
@@ -67,7 +67,7 @@ class Registry:
         assert_is_instance(plan, "plan", Plan)
         assert_is_instance(value_store, "value_store", ValueStore)
         stack_frame = get_stack_frame()
-        node = plan._add_call(stack_frame, _builtins.source_placeholder, (), None)
+        node = plan._add_call(stack_frame, _builtins.source, (), None)
         self.mapping[node] = RegistryValue(value_store, is_source=True, stack_frame=stack_frame)
         return node
 

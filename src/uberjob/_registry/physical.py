@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from uberjob._engine.compile import _postorder
+from uberjob._engine.compile import postorder
 from uberjob._plan import Plan, PlanStructure, graph_node
 from uberjob._util import fully_qualified_name
 from uberjob._util.graph_type import graph_type
@@ -195,7 +195,7 @@ class PhysicalStructure(PlanStructure):
 
     def to_plan(self, roots: list[Node] | None = None) -> Plan:
         """What ``roots`` (default: the output and the writes) need, as a plan in graph mode."""
-        order, _ = _postorder(self.roots if roots is None else roots, self)
+        order, _ = postorder(self.roots if roots is None else roots, self)
         graph = graph_type()()
         graph.add_nodes_from(order)
         stores: dict = {}  # a store's read and write share one literal, as in 1.0

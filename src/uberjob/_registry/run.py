@@ -1,4 +1,4 @@
-"""``run(plan, registry=...)``: the stale check, the physical plan, then the owner loop.
+"""``run(plan, registry=...)``: the stale check and the physical plan, prepared for the run.
 
 The order of progress events is 1.0's: the ``"stale"`` section's totals and checks first, then
 the ``"run"`` section's totals (of the physical plan, reads and writes included) and the run.
@@ -6,25 +6,23 @@ the ``"run"`` section's totals (of the physical plan, reads and writes included)
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from uberjob._engine.compile import _postorder, compile_plan
-from uberjob._engine.owner import run_owner_loop
+from uberjob._engine.compile import compile_plan, postorder
+from uberjob._pipeline import Prepared
 from uberjob._plan import Plan, gather_node, plan_structure
 from uberjob._registry.physical import PhysicalStructure
 from uberjob._registry.stale import find_stale
+from uberjob._run_checks import check_transformed
 from uberjob.graph import Literal
 
-__all__ = ["run_with_registry"]
+__all__ = ["prepare_with_registry"]
 
 
-def run_with_registry(
+def prepare_with_registry(
     plan: Plan,
     *,
     output,
     registry,
     dry_run: bool,
-    max_errors,
     retry,
     fresh_time,
     scheduler,
@@ -32,15 +30,11 @@ def run_with_registry(
     stale_check_max_workers: int,
     fuse: bool,
     stack_frame,
-    make_dispatcher: Callable,
-    observed: Callable,
 ):
-    """What ``run`` does when given a registry.
-
-    ``make_dispatcher(compiled, control)`` makes the run's dispatcher; ``observed(body)`` calls
-    ``body(observer, handle)`` inside the progress observer with a run handle (blocking or in
-    the background) and returns what ``run`` returns.
-    """
+    """What ``run`` prepares when given a registry: a function ``prepare(observer, handle)``
+    that checks the stores (the ``"stale"`` section, so inside the run's progress) and returns
+    the physical plan compiled, as a :class:`~uberjob._pipeline.Prepared` (which
+    ``_pipeline.run_prepared`` runs, as it runs a plain plan)."""
     if plan._graph is None:
         # The user's plan is read in place; a structured output is gathered on a scratch plan.
         output_node = gather_node(Plan(), stack_frame, output) if output is not None else None
@@ -53,12 +47,11 @@ def run_with_registry(
         members = physical._graph
     mapping = registry.mapping
 
-    def body(observer, handle):
-        control = handle.control
+    def prepare(observer, handle) -> Prepared:
         roots = list(members)
         if output_node is not None:
             roots.append(output_node)
-        order, positions = _postorder(roots, structure)
+        order, positions = postorder(roots, structure)
         # Constant literals are not in the order; a registered one still has a store to check.
         order[:0] = [
             n for n in mapping if type(n) is Literal and n in members and n not in positions
@@ -71,7 +64,7 @@ def run_with_registry(
             fresh_time=fresh_time,
             retry=retry,
             max_workers=stale_check_max_workers,
-            control=control,
+            control=handle.control,
             on_failure=handle._record_failure,
         )
         physical = PhysicalStructure(structure, mapping, members, stale, output_node)
@@ -80,7 +73,9 @@ def run_with_registry(
         if dry_run or transform_physical is not None:
             physical_plan = physical.to_plan()
             if transform_physical is not None:
-                physical_plan, run_output = transform_physical(physical_plan, run_output)
+                physical_plan, run_output = check_transformed(
+                    transform_physical(physical_plan, run_output), run_output
+                )
             run_structure = plan_structure(physical_plan)
             run_roots = list(run_structure.nodes)
             if run_output is not None:
@@ -88,18 +83,11 @@ def run_with_registry(
         compiled = compile_plan(
             run_structure, run_roots, run_output, scheduler=scheduler or "default", fuse=fuse
         )
-        handle.total = sum(compiled.scope_totals.values())
-        if run_structure is physical:  # views show reads and writes as what happened to a value
-            handle.scope_labels.update(physical.progress_labels())
-        for scope, count in compiled.scope_totals.items():
-            observer.increment_total(section="run", scope=scope, amount=count)
-        if dry_run:
-            return physical_plan, run_output
-        if not len(compiled):
-            return compiled.output_value
-        dispatcher = make_dispatcher(compiled, control)
-        return run_owner_loop(
-            compiled, dispatcher, observer=observer, max_errors=max_errors, handle=handle
+        return Prepared(
+            compiled,
+            dry_run_result=(physical_plan, run_output) if dry_run else None,
+            # views show reads and writes as what happened to a value
+            scope_labels=physical.progress_labels() if run_structure is physical else None,
         )
 
-    return observed(body)
+    return prepare

@@ -96,5 +96,5 @@ def assert_can_bind(fn, args: tuple, kwargs: dict) -> None:
         shape.signature.bind(*args, **kwargs)
     except TypeError as error:
         raise TypeError(
-            f"{fully_qualified_name(fn)} is not callable with the given arguments: {error}"
+            f"{fully_qualified_name(fn)} is not callable with the given arguments; {error}"
         ) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
+from uberjob._util import warn_from_user_code
 from uberjob.progress._basic import composite_progress, null_progress
 from uberjob.progress._observer import Progress
 
@@ -97,7 +98,15 @@ def _from_string(value: str) -> Progress:
     from uberjob import progress
 
     if value == "widget":
-        return progress.widget_progress
+        widget_progress = progress.widget_progress  # without anywidget: how to install it
+        if in_jupyter_kernel() or in_marimo():
+            return widget_progress
+        # Elsewhere a widget can't be drawn (plain Python would print its raw data).
+        warn_from_user_code(
+            'uberjob: progress="widget" needs a Jupyter kernel (or marimo); showing console '
+            "progress instead."
+        )
+        return progress.console_progress
     if value == "console":
         return progress.console_progress
     if value.startswith("html:") and len(value) > len("html:"):

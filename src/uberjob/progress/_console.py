@@ -8,7 +8,8 @@ the first time it appears, with the tracebacks of its first failure while the mo
 (``max_instances``); after that, the groups' counts grow in the live view and in the blocks.
 
 Text from user code (scope values, exception messages, tracebacks) is always printed literally:
-it goes into ``rich.text.Text`` objects, which never interpret markup.
+it goes into ``rich.text.Text`` objects, which never interpret markup, and its control characters
+are printed as escapes (``\\x1b[2J`` clears no screen, sets no window title).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from uberjob.progress._text import (
     node_path,
     remaining_seconds,
     run_remaining_seconds,
+    terminal_text,
 )
 from uberjob.progress._view import ModelView
 
@@ -146,6 +148,7 @@ class ConsoleView(ModelView):
                     time_text = f"{duration_text(left)} left"
                 else:
                     time_text = duration_text(seconds) if seconds >= 1 else ""
+                name = terminal_text(name)  # inert: scope names come from user code
                 rows.append((depth, name, count, time_text, (total, completed, running, failed)))
         # Numbers win: the count and time columns keep their width; the bar shrinks first
         # (down to 4 cells) before the names are cut (with an ellipsis).
@@ -177,8 +180,8 @@ class ConsoleView(ModelView):
         for group in failures["groups"][:3]:
             line = Text()
             line.append(f"{group['count']:,} failed: ", style="red")
-            line.append(f"{group['type']}: {_first_line(group['message'])}")
-            line.append(f"  ({group_scope_text(group)})", style="dim")
+            line.append(terminal_text(f"{group['type']}: {_first_line(group['message'])}"))
+            line.append(terminal_text(f"  ({group_scope_text(group)})"), style="dim")
             line.truncate(self._console.width, overflow="ellipsis")
             parts.append(line)
         return Group(*parts)
@@ -250,12 +253,16 @@ class ConsoleView(ModelView):
                 )
             if total > self.max_block_groups:
                 lines.append(f"  … {total - self.max_block_groups:,} more groups")
-        return "\n".join(lines)
+        return terminal_text("\n".join(lines))
 
     # ----- failures (both modes) -----
 
     def _new_failure_texts(self, snapshot: dict) -> Iterator[str]:
-        """Each new failure group once, with the tracebacks of its first failure if kept."""
+        """Each new failure group once, with the tracebacks of its first failure if kept (as
+        inert text: control characters escaped)."""
+        return map(terminal_text, self._new_failures(snapshot))
+
+    def _new_failures(self, snapshot: dict) -> Iterator[str]:
         failures = snapshot["failures"]
         group_count = len(failures["groups"]) + failures["groups_omitted"]
         while self._next_group < group_count:

@@ -16,8 +16,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from uberjob._util import warn_from_user_code
 from uberjob.progress._model import ProgressModel
 from uberjob.progress._observer import Progress
+from uberjob.progress._text import encodable_text
 from uberjob.progress._view import ModelView
 from uberjob.stores._file_store import staged_write
 
@@ -61,9 +63,11 @@ def render_report(snapshot: dict, instances: list[dict], *, final: bool) -> byte
     """The report page for one snapshot, as UTF-8 bytes."""
     script = static_text("report.js").replace("</script", "<\\/script")
     css = static_text("widget.css").replace("</style", "<\\/style")
-    data = _json_for_script({"snapshot": snapshot, "instances": instances})
+    # A lone surrogate in user text (a file name from os.listdir) would fail the UTF-8 encoding
+    # below and lose the report (and the result): it is shown as U+FFFD instead.
+    data = encodable_text(_json_for_script({"snapshot": snapshot, "instances": instances}))
     refresh = "" if final else f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">\n'
-    title = html.escape(f"uberjob: {snapshot.get('state', '')}")
+    title = encodable_text(html.escape(f"uberjob: {snapshot.get('state', '')}"))
     page = (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -95,17 +99,45 @@ class HtmlProgressObserver(ModelView):
     def __init__(
         self, target: Path | Callable[[bytes], object], model: ProgressModel | None = None
     ):
+        if isinstance(target, Path):
+            check_report_path(target)  # made when a run starts: before any call runs
         super().__init__(model)
         self.target = target
+        self._write_failed = False
 
     def draw(self, snapshot: dict, final: bool) -> None:
         data = render_report(snapshot, self.model.instances(), final=final)
-        if isinstance(self.target, Path):
+        if not isinstance(self.target, Path):
+            self.target(data)
+            return
+        try:
             # staged: synced to disk, then renamed over the report (the stores' writes too)
             with staged_write(self.target, "wb") as file:
                 file.write(data)
-        else:
-            self.target(data)
+        except OSError as error:
+            # A full disk or a vanished folder must not throw away the run's result: say so
+            # (once) and try again on the next draw.
+            if not self._write_failed:
+                warn_from_user_code(
+                    f"uberjob: could not write the progress report {self.target}: {error}",
+                    RuntimeWarning,
+                )
+            self._write_failed = True
+
+
+def check_report_path(path: Path) -> None:
+    """A report can be written at ``path``: its folder exists and is writable, and ``path``
+    is not a folder. Raises ``ValueError`` naming ``progress``."""
+    folder = path.parent
+    problem = None
+    if path.is_dir():
+        problem = "it is a folder"
+    elif not folder.is_dir():
+        problem = f"its folder {str(folder)!r} does not exist"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"its folder {str(folder)!r} is not writable"
+    if problem is not None:
+        raise ValueError(f"progress: cannot write the HTML report {str(path)!r}: {problem}.")
 
 
 def html_progress(path_or_callable: str | os.PathLike | Callable[[bytes], object]) -> Progress:

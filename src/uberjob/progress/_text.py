@@ -4,11 +4,16 @@ The count and time wording is uberjob 1.0's: ``completed / total`` before a scop
 it is finished, ``(completed + running) / total`` while it runs, then ``, N failed``. Durations
 read ``0.4s``, ``12s``, ``3m05s``, ``2h01m`` in every view (``js/util.js`` has the same rules:
 ``countText``, ``formatDuration``).
+
+Text from user code can hold what no view may pass on as is: lone surrogates (``os.fsdecode`` of
+non-UTF-8 bytes), which cannot be encoded as UTF-8, and terminal control sequences.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 
 __all__ = [
     "COUNT_LEGEND",
@@ -16,13 +21,17 @@ __all__ = [
     "PATH_SEPARATOR",
     "count_text",
     "duration_text",
+    "encodable_text",
+    "encodable_value",
     "group_scope_text",
     "node_path",
     "remaining_seconds",
     "run_remaining_seconds",
     "short_path",
     "summary_text",
+    "terminal_text",
 ]
+
 
 #: Between the names of a scope path (a single right-pointing angle quotation mark).
 PATH_SEPARATOR = " \u203a "
@@ -30,6 +39,52 @@ PATH_SEPARATOR = " \u203a "
 COUNT_LEGEND = "(done + running) / total"
 #: A run shorter than this shows no rate: a 3-call run's "246 calls/s" says nothing.
 MIN_RATE_SECONDS = 1.0
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# C0 controls but tab and newline, DEL, and C1 controls: ESC starts screen-clearing, title and
+# hyperlink sequences; CSI (U+009B) and OSC (U+009D) do it in one character on some terminals.
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {"\r": "\\r", "\x1b": "\\x1b"}
+
+
+def encodable_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, so it encodes as UTF-8."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def encodable_value(value):
+    """A JSON-able value with every string made :func:`encodable_text`: the value itself when
+    none needed it (the usual case, found by one pass of the JSON encoder), else a copy."""
+    try:
+        if not _LONE_SURROGATE.search(json.dumps(value, ensure_ascii=False)):
+            return value
+    except (TypeError, ValueError):  # not plain JSON after all: walk it
+        pass
+    return _encodable_copy(value)
+
+
+def _encodable_copy(value):
+    kind = type(value)
+    if kind is str:
+        return encodable_text(value)
+    if kind is dict:
+        return {_encodable_copy(k): _encodable_copy(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return kind(_encodable_copy(item) for item in value)
+    return value
+
+
+def terminal_text(text: str) -> str:
+    """``text`` made inert for a terminal: control characters (but newline and tab) shown as
+    escapes (``\\x1b[2J`` prints as those six characters), lone surrogates as U+FFFD."""
+    text = _TERMINAL_CONTROL.sub(_escaped_control, text)
+    return encodable_text(text) if _LONE_SURROGATE.search(text) else text
+
+
+def _escaped_control(match: re.Match) -> str:
+    char = match.group()
+    return _CONTROL_NAMES.get(char) or f"\\x{ord(char):02x}"
 
 
 def count_text(total: int, completed: int, running: int, failed: int, *, live: bool = True) -> str:

@@ -37,13 +37,16 @@ from uberjob.progress._fallback import StaticPicture, snapshot_summary
 from uberjob.progress._html import STATIC, static_path
 from uberjob.progress._model import ProgressModel
 from uberjob.progress._observer import Progress
+from uberjob.progress._text import encodable_text, encodable_value
 from uberjob.progress._view import ModelView
 
 __all__ = ["ProgressWidget", "WidgetProgressObserver", "ipython_progress", "widget_progress"]
 
 
 def _compact_json(value: dict, _widget) -> memoryview:
-    return memoryview(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    # A lone surrogate in user text can't be UTF-8: shown as U+FFFD rather than failing the run.
+    text = encodable_text(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    return memoryview(text.encode())
 
 
 @functools.cache
@@ -98,7 +101,7 @@ class ProgressWidget(anywidget.AnyWidget):
         kwargs.setdefault("layout", _shared_layout())
         super().__init__(
             _snapshot=model.snapshot() if snapshot is None else snapshot,
-            _instances=instances or [],
+            _instances=encodable_value(instances or []),
             **kwargs,
         )
         self._progress_model = model
@@ -112,7 +115,8 @@ class ProgressWidget(anywidget.AnyWidget):
 
     def _on_frontend_message(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and content.get("kind") == "request-instances":
-            self.send({"kind": "instances", "items": self._progress_model.instances()})
+            items = encodable_value(self._progress_model.instances())
+            self.send({"kind": "instances", "items": items})
         elif isinstance(content, dict) and content.get("kind") == "stop":
             self.request_stop()
 
@@ -131,7 +135,7 @@ class ProgressWidget(anywidget.AnyWidget):
         snapshot = self._snapshot
         live = snapshot.get("state") in ("pending", "running")
         return {
-            "text/plain": LIVE_TEXT if live else snapshot_summary(snapshot),
+            "text/plain": LIVE_TEXT if live else encodable_text(snapshot_summary(snapshot)),
             "application/vnd.jupyter.widget-view+json": {
                 "version_major": 2,
                 "version_minor": 0,
@@ -263,7 +267,8 @@ class WidgetProgressObserver(ModelView):
             run.displayed_in_cell = _execution_count()
 
     def _static_bundle(self, snapshot: dict | None = None) -> dict:
-        return StaticPicture(snapshot or self.model.snapshot())._repr_mimebundle_()
+        picture = StaticPicture(encodable_value(snapshot or self.model.snapshot()))
+        return picture._repr_mimebundle_()
 
     def draw(self, snapshot: dict, final: bool) -> None:
         widget = self._widget
@@ -271,12 +276,12 @@ class WidgetProgressObserver(ModelView):
             widget = self._make_widget(snapshot)
         elif final:
             with widget.hold_sync():
-                widget._instances = self.model.instances()
+                widget._instances = encodable_value(self.model.instances())
                 widget._snapshot = snapshot
         else:
             new = self.model.instances(self._instances_sent)
             if new:
-                widget.send({"kind": "instances", "items": new})
+                widget.send({"kind": "instances", "items": encodable_value(new)})
                 self._instances_sent += len(new)
             widget._snapshot = snapshot
         self._show(widget)  # the first draw does (even if someone asked for the widget before)

@@ -25,7 +25,7 @@ from contextlib import contextmanager, suppress
 from typing import IO
 
 from uberjob._value_store import ValueStore
-from uberjob.stores._repr import describe_failure, store_repr
+from uberjob.stores._repr import check_path, describe_failure, store_repr
 
 __all__ = ["FileStore", "get_modified_time", "staged_write", "staged_write_path"]
 
@@ -211,6 +211,7 @@ class FileStore(ValueStore, ABC):
     """
 
     def __init__(self, path: str | os.PathLike):
+        check_path(path)
         self.path = path
 
     @abstractmethod

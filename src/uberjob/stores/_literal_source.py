@@ -18,6 +18,11 @@ class LiteralSource(ValueStore):
     """
 
     def __init__(self, value, modified_time: dt.datetime | None):
+        if modified_time is not None and not isinstance(modified_time, dt.datetime):
+            raise TypeError(
+                f"modified_time must be a datetime or None; got {type(modified_time).__name__} "
+                f"({modified_time!r:.80})."
+            )
         self.value = value
         self.modified_time = modified_time
 

@@ -32,6 +32,11 @@ class MountedStore(ValueStore, ABC):
     """
 
     def __init__(self, create_store: Callable[[str], ValueStore]):
+        if not callable(create_store):
+            raise TypeError(
+                "create_store must be callable (local path -> store); "
+                f"got {type(create_store).__name__} ({create_store!r:.80})."
+            )
         self.create_store = create_store
 
     @abstractmethod

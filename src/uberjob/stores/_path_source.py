@@ -7,7 +7,7 @@ import os
 
 from uberjob._value_store import ValueStore
 from uberjob.stores._file_store import get_modified_time
-from uberjob.stores._repr import store_repr
+from uberjob.stores._repr import check_path, store_repr
 
 __all__ = ["PathSource"]
 
@@ -21,6 +21,7 @@ class PathSource(ValueStore):
     """
 
     def __init__(self, path: str | os.PathLike, *, required: bool = True):
+        check_path(path)
         self.path = path
         self.required = required
 

@@ -30,3 +30,13 @@ def describe_failure(error: BaseException, action: str, store) -> None:
         note += f" at {os.fspath(path)}"  # in full: the repr shortens long paths
     if note not in getattr(error, "__notes__", ()):
         error.add_note(note)
+
+
+def check_path(path, name: str = "path") -> None:
+    """A store's path is a str, bytes or os.PathLike. An int would be taken by ``open`` as a
+    file descriptor (read, then closed), and anything else fails only when the store is used."""
+    if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"{name} must be a str or os.PathLike (a file path); "
+            f"got {type(path).__name__} ({path!r:.80})."
+        )
