@@ -10,8 +10,10 @@ pytest.importorskip("anywidget")
 
 import uberjob
 from uberjob import RunStopped
+from uberjob._handle import RunHandle
 from uberjob.progress import Progress
 from uberjob.progress._fallback import snapshot_summary, static_html
+from uberjob.progress._text import count_text
 from uberjob.progress._widget import LIVE_TEXT, WidgetProgressObserver
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -121,6 +123,30 @@ def test_summary_numbers():
     }  # fmt: skip
     assert snapshot_summary(snapshot) == "uberjob: done, 9,998 / 10,000, 1,663 failed, 12s"
     assert "9,998 / 10,000, 1,663 failed" in static_html(snapshot)
+
+
+def test_the_static_picture_and_the_handle_say_what_the_other_views_say():
+    # one home per text rule (progress/_text.py): the picture's counts are count_text's, its
+    # summary line is a run handle's
+    row = [0, "m.f", 10, 6, 0, 1, 3.0]  # running: 6 done, none running right now, 1 failed
+    snapshot = {
+        "state": "running",
+        "elapsed": 75.0,
+        "sections": [{"key": "run", "title": "Running graph",
+                      "nodes": [[-1, "Running graph", 10, 6, 0, 1, 3.0], row]}],
+        "failures": {"count": 1, "groups": []},
+    }  # fmt: skip
+    assert count_text(10, 6, 0, 1) == "(6 + 0) / 10, 1 failed"
+    assert "<td>(6 + 0) / 10, 1 failed</td>" in static_html(snapshot)
+    handle = RunHandle(background=True)
+    handle.state, handle.completed, handle.total = "running", 6, 10
+    handle.failures.record("run", ("m.f",), ValueError("x"))
+    handle.started_at, handle.ended_at = 0.0, 75.0
+    assert (
+        handle.summary()
+        == snapshot_summary(snapshot)
+        == "uberjob: running, 6 / 10, 1 failed, 1m15s"
+    )
 
 
 def test_a_background_handle_shown_as_a_cell_value_does_not_repeat_the_widget(monkeypatch):

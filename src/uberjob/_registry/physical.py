@@ -216,7 +216,7 @@ class PhysicalStructure(PlanStructure):
 
 
 def _as_node(graph: Graph, value, call: Call, stores: dict) -> Node:
-    if not isinstance(value, ValueStore):
+    if _is_node(value) or not isinstance(value, ValueStore):
         return graph_node(graph, value, call)
     key = (id(value), call.scope)
     literal = stores.get(key)
