@@ -6,6 +6,8 @@ are plain module-level functions with stable names.
 
 from __future__ import annotations
 
+import itertools
+
 
 def gather_list(*items):
     return list(items)
@@ -24,9 +26,13 @@ def gather_dict(*pairs):
 
 
 def unpack(iterable, length: int) -> tuple:
-    values = tuple(iterable)
-    if len(values) != length:
-        raise ValueError(f"Expected an iterable of length {length}; got {len(values)} items.")
+    """``a, b, c = iterable`` for ``length`` 3: reads at most ``length + 1`` items (an endless
+    iterable must not run forever) and fails with Python's own messages."""
+    values = tuple(itertools.islice(iterable, length + 1))
+    if len(values) > length:
+        raise ValueError(f"too many values to unpack (expected {length})")
+    if len(values) < length:
+        raise ValueError(f"not enough values to unpack (expected {length}, got {len(values)})")
     return values
 
 

@@ -19,6 +19,7 @@ from uberjob._util.retry import coerce_retry
 from uberjob._util.stack import get_stack_frame
 from uberjob._util.validation import assert_is_callable, assert_is_instance
 from uberjob.graph import Node
+from uberjob.progress._basic import guarded
 from uberjob.progress._choose import coerce_progress
 
 __all__ = ["default_max_workers", "run"]
@@ -218,10 +219,9 @@ def _observed(progress, body, *, background: bool):
     """
     handle = RunHandle(background=background)
     set_last_run(handle)
-    observer = progress.observer()
-    attach = getattr(observer, "attach_run", None)
-    if attach is not None:
-        attach(handle)
+    # A display that raises is warned about and dropped: it never fails or hangs the run.
+    observer = guarded(progress.observer())
+    observer.attach_run(handle)
     if not background:
         with observer:
             handle._started()
