@@ -142,6 +142,8 @@ class GuardedProgressObserver(ProgressObserver):
         )
 
     def __enter__(self):
+        if self.broken:
+            return self
         try:
             self.observer.__enter__()
         except Exception as exception:
