@@ -110,8 +110,12 @@ class _ModifiedTimes:
             threading.Thread(target=self._fetch, name=f"uberjob-stale-{k}", daemon=True)
             for k in range(min(max_workers, len(self._batches)))
         ]
-        for thread in self._threads:
-            thread.start()
+        try:
+            for thread in self._threads:
+                thread.start()  # the first ones check stores while the others start
+        except BaseException:  # Ctrl-C while starting: those started must not go on
+            self.close()
+            raise
 
     def _fetch(self) -> None:
         batches, retry = self._batches, self._retry
