@@ -14,14 +14,19 @@ arguments from each other and nothing but the output comes back to the driver.
 - Ready calls wait in a heap (lowest index first, as in compile.py) and are submitted in one
   ``client.get(graph, keys, sync=False)`` per owner turn, at most ``max_workers`` in flight
   (default: 4 per cluster thread, at least 32). ``START`` is reported at submission.
-- Each task is ``(_run_call, spec, *futures)``: ``spec`` is an opaque object carrying the
-  function, the argument template and the retry decorator, so Dask neither tokenizes nor
-  interprets user values (a tuple argument is never mistaken for a task).
-- Faults: a batch that cannot be pickled is resubmitted call by call so the failure names its
-  call; a value that will be read by another call is checked for serializability on the worker
-  (Dask would otherwise hang transferring it); a worker that dies mid-call is retried by the
-  scheduler (``distributed.scheduler.allowed-failures``) and then fails with ``KilledWorker``;
-  losing the scheduler cancels every future, which fails its call with a ``ConnectionError``.
+- Each task is ``(_run_call, payload, *futures)``: ``payload`` is the call's spec (function,
+  argument template, retry decorator) pickled on the driver, so Dask neither tokenizes nor
+  interprets user values (a tuple argument is never mistaken for a task) and the scheduler only
+  ever ships bytes. The template never carries the plan's nodes: a node reaches back through
+  every call before it, and a long chain's task used to be too deep for the scheduler to pickle
+  (it then dropped the workers and the run hung).
+- Faults: a call that cannot be pickled fails on the driver, naming its call; a failed
+  ``client.get`` is retried call by call; a value that will be read by another call is checked
+  for serializability on the worker (Dask would otherwise hang transferring it); a worker that
+  dies mid-call is retried by the scheduler (``distributed.scheduler.allowed-failures``) and
+  then fails with ``KilledWorker``; losing the scheduler cancels every future, which fails its
+  call with a ``ConnectionError``. Exceptions raised in the driver have their frames' locals
+  cleared (``_detached``): a failure the user keeps must not keep futures, and so keys, alive.
 """
 
 from __future__ import annotations
