@@ -153,6 +153,7 @@ SIZES = {
         "million_n": 1_000_000,
         "million_peer_n": 100_000,
         "delayed_n": 5_000,
+        "memory_n": 10_000,
         "timeout": 3600,
     },
     "quick": {
@@ -165,6 +166,7 @@ SIZES = {
         "million_n": 100_000,
         "million_peer_n": 20_000,
         "delayed_n": 2_000,
+        "memory_n": 2_000,
         "timeout": 900,
     },
 }
@@ -295,6 +297,16 @@ def make_configs(s: dict) -> list[Config]:
             },
             ["uberjob1"],
         ),
+        *[
+            Config(
+                f"memory-{shape}",
+                "memory",
+                "memory",
+                {"shape": shape, "n": s["memory_n"], "mb": 1, "progress": "console"},
+                ["ours", "uberjob1"],
+            )
+            for shape in ("fanout", "ladder")
+        ],
         Config(
             "wide-delayed",
             "delayed",
@@ -614,6 +626,31 @@ def make_rows(sizes: dict) -> list[tuple[str, list[Row]]]:
                     note=f"1.0 projected linearly from {k(sizes['million_peer_n'])}",
                 ),
                 Row("peak memory, bytes/node", million_mem, "bytes", ("le", 1000)),
+            ],
+        )
+    )
+    sections.append(
+        (
+            f"issue 11: memory-conscious order, {sizes['memory_n']:,} values of 1 MiB, default "
+            "workers, peak RSS in MiB",
+            [
+                Row(
+                    "fan-out: each source read by 2 calls",
+                    metric("memory-fanout", "peak_rss_mb"),
+                    "s",
+                    ("rel", 1),
+                ),
+                Row(
+                    "ladder: x = step(x, produce(k))",
+                    metric("memory-ladder", "peak_rss_mb"),
+                    "s",
+                    ("rel", 1 / 10),
+                ),
+                Row(
+                    "ladder: run time, s",
+                    metric("memory-ladder", "run_s"),
+                    "s",
+                ),
             ],
         )
     )

@@ -228,6 +228,57 @@ def uj_scenario_run(uberjob, p):
     return res
 
 
+def big_value(k, mb):
+    """A value of ``mb`` MiB whose pages are touched, so that it counts in the RSS."""
+    size = mb << 20
+    value = bytearray(size)
+    value[::4096] = b"\x01" * len(range(0, size, 4096))
+    return value
+
+
+def consume(value):
+    return len(value)
+
+
+def ladder_step(x, value):
+    return big_value(0, len(value) >> 20)
+
+
+def uj_scenario_memory(uberjob, p):
+    """Issue 11's "memory-conscious order": peak RSS of the fan-out (n sources of ``mb`` MiB,
+    each read by 2 calls) or the ladder (``x = step(x, produce(k))``, n steps, every value
+    ``mb`` MiB), with the default number of workers (1.0's default too)."""
+    shape, n, mb = p["shape"], p["n"], p["mb"]
+    progress = _uj_progress(uberjob, p["progress"])
+    warm = uberjob.Plan()
+    uberjob.run(warm, output=[warm.call(consume, warm.call(big_value, 0, mb))], progress=progress)
+    del warm
+    gc.collect()
+    baseline = current_rss_bytes()
+    plan = uberjob.Plan()
+    if shape == "fanout":
+        out = []
+        for k in range(n):
+            source = plan.call(big_value, k, mb)
+            out += [plan.call(consume, source), plan.call(consume, source)]
+        check = lambda r: len(r) == 2 * n  # noqa: E731
+    elif shape == "ladder":
+        x = plan.call(big_value, 0, mb)
+        for k in range(1, n):
+            x = plan.call(ladder_step, x, plan.call(big_value, k, mb))
+        out = plan.call(consume, x)
+        check = lambda r: r == mb << 20  # noqa: E731
+    else:
+        raise ValueError(shape)
+    t0 = time.perf_counter()
+    result = uberjob.run(plan, output=out, progress=progress)
+    elapsed = time.perf_counter() - t0
+    if not check(result):
+        raise AssertionError(f"wrong result for {shape}")
+    peak = peak_rss_bytes() - baseline
+    return {"peak_rss_mb": peak / 2**20, "values_at_peak": peak / (mb << 20), "run_s": elapsed}
+
+
 def uj_scenario_registry(uberjob, p):
     if not hasattr(uberjob, "Registry"):
         raise NotAvailable("uberjob.Registry does not exist")
@@ -494,6 +545,7 @@ def measure(impl: str, scenario: str, p: dict) -> dict:
             "build": uj_scenario_build,
             "run": uj_scenario_run,
             "registry": uj_scenario_registry,
+            "memory": uj_scenario_memory,
         }.get(scenario)
         if fn is None:
             raise NotAvailable(scenario)

@@ -96,7 +96,7 @@ def test_the_widget_has_a_one_line_summary_and_a_static_picture_output_escaped(m
     bundle = made[0].widget._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert WIDGET_VIEW in data
-    assert data["text/plain"].startswith("uberjob: failed, 1 / 5, 3 failed, ")  # + the gather
+    assert data["text/plain"].startswith("uberjob: failed, 1 / 4, 3 failed, ")
     assert "\n" not in data["text/plain"]
     # The widget, then its static picture, which is updated to the final state at the end.
     # A blocking run: the widget, then its static picture once the run has ended (raw bundles).
@@ -108,7 +108,7 @@ def test_the_widget_has_a_one_line_summary_and_a_static_picture_output_escaped(m
     assert "<img" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert "1 / 5, 3 failed" in page
+    assert "1 / 4, 3 failed" in page
 
 
 def test_summary_numbers():

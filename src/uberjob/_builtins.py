@@ -1,7 +1,8 @@
 """Functions that plans call to build gathered structures and unpack iterables.
 
-Their names show up as scopes in progress displays (``uberjob._builtins.gather_list``), so they
-are plain module-level functions with stable names.
+They are plumbing, not calls the user planned: progress never counts them nor shows them as
+rows (``INTERNAL_FUNCTIONS``, see compile.py); a failure in one (an iterable that does not
+unpack) is still reported, under the scope it was planned in.
 """
 
 from __future__ import annotations
@@ -44,3 +45,14 @@ def source_placeholder():
         "This node's value comes from a registry store, but no registry was passed to run(); "
         "call uberjob.run(plan, registry=registry, ...)."
     )
+
+
+def item(values, index: int):
+    """``values[index]``: one of the nodes ``plan.unpack`` returns."""
+    return values[index]
+
+
+#: The functions of this module that plans call on the user's behalf.
+INTERNAL_FUNCTIONS = frozenset(
+    {gather_list, gather_tuple, gather_set, gather_dict, unpack, item, source_placeholder}
+)

@@ -9,7 +9,6 @@ is the truth (``graph mode``) and later calls are added to it directly.
 
 from __future__ import annotations
 
-import operator
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -129,7 +128,7 @@ class Plan:
         stack_frame = get_stack_frame()
         values = self._add_call(stack_frame, _builtins.unpack, (iterable, length), None)
         return tuple(
-            self._add_call(stack_frame, operator.getitem, (values, index), None)
+            self._add_call(stack_frame, _builtins.item, (values, index), None)
             for index in range(length)
         )
 

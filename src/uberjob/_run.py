@@ -5,10 +5,10 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import functools
-import os
 import threading
 from collections.abc import Callable
 
+from uberjob._engine import default_max_workers
 from uberjob._engine.compile import compile_plan
 from uberjob._engine.owner import run_owner_loop
 from uberjob._errors import CallError
@@ -25,11 +25,6 @@ from uberjob.progress._choose import coerce_progress
 __all__ = ["default_max_workers", "run"]
 
 _SCHEDULERS = ("default", "random")
-
-
-def default_max_workers() -> int:
-    """``min(32, cores + 4)``, as ``concurrent.futures.ThreadPoolExecutor`` chooses."""
-    return min(32, (os.cpu_count() or 1) + 4)
 
 
 def _validate(

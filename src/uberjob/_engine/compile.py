@@ -21,11 +21,22 @@ import random
 import threading
 from collections import Counter
 
+from uberjob._builtins import INTERNAL_FUNCTIONS
 from uberjob._plan import PlanStructure
 from uberjob._util import fully_qualified_name
 from uberjob.graph import Call, Literal, Node
 
-__all__ = ["CompiledPlan", "CycleError", "compile_plan"]
+__all__ = ["CompiledPlan", "CycleError", "InternalScope", "compile_plan"]
+
+
+class InternalScope(tuple):
+    """The progress scope of a call the user did not plan (a gather, an unpack: _builtins.py).
+
+    Such calls are left out of ``scope_totals`` and the owner never counts them (owner.py): a
+    run's counts are the user's calls. A distinct type, so that the owner tells them apart by
+    one ``type(scope) is InternalScope`` where a set lookup would hash the tuple."""
+
+    __slots__ = ()
 
 
 class CycleError(ValueError):
@@ -43,6 +54,7 @@ class CompiledPlan:
         "output",
         "output_value",
         "positional",
+        "preds",
         "refs",
         "scope_totals",
         "scopes",
@@ -62,6 +74,9 @@ class CompiledPlan:
         self.kwargs: list = []  # index -> keyword argument template (dict) or None
         # index -> tuple of the source indices whose values are arguments, in argument order
         self.refs: list = []
+        # index -> tuple of every predecessor index (argument sources and explicit dependencies);
+        # the same list as refs when the plan has no explicit dependencies
+        self.preds: list = []
         # index -> None when the positional arguments are exactly the refs' values, in order,
         # and the keyword arguments hold none (the common case: no template to copy); else a
         # tuple parallel to refs of positions (int) into the positional template and names
@@ -229,6 +244,7 @@ def compile_plan(
         compiled.refs,
     )
     slots_list = compiled.slots
+    preds_list = compiled.preds
     interned_slots: dict[tuple, tuple] = {}  # nodes with the same layout share one tuple
     succ, waiting, uses, values, scopes = (
         compiled.succ,
@@ -243,12 +259,16 @@ def compile_plan(
     scope_cache: dict[tuple[int, int], tuple] = {}
     names: dict[int, str] = {}
     interned: dict[tuple, tuple] = {}
+    internal: dict[tuple, tuple] = {}  # the InternalScope ones (equal tuples, another type)
 
     def intern_scope(node_scope: tuple, fn) -> tuple:
         name = names.get(id(fn))
         if name is None:
             name = names[id(fn)] = fully_qualified_name(fn)
         scope = (*node_scope, name)
+        if fn in INTERNAL_FUNCTIONS:
+            scope = InternalScope(scope)
+            return internal.setdefault(scope, scope)
         return interned.setdefault(scope, scope)
 
     # Each node's number is kept on the node (see _number_postorder), valid while node._epoch
@@ -354,21 +374,30 @@ def compile_plan(
                 else:
                     current.append(i)
         if has_deps:
+            before = refs or ()
+            sources = None
             for dependency in deps_of(node):
                 if dependency._epoch is epoch:  # a constant literal one is always satisfied
                     link(dependency._index, i)
                     count += 1
+                    if sources is None:
+                        sources = list(before)
+                    sources.append(dependency._index)
+            preds_list.append(tuple(before) if sources is None else tuple(sources))
         waiting.append(count)
 
     # A node finishes after everything it waits for: finish() can look all of them up.
     with _numbering_lock:
         _number_postorder(roots, structure, finish, epoch)
     if not has_deps:
+        compiled.preds = compiled.refs  # every predecessor edge is an argument edge
         # Every successor edge is an argument edge, so a node's readers are its successors:
         # counted in one pass in index order instead of one increment at random per edge.
         compiled.uses = [0 if s is None else 1 if type(s) is int else len(s) for s in succ]
     compiled.scope_totals = Counter(scopes)  # counted in C, not one += per node
     compiled.scope_totals.pop((), None)  # literals that wait for dependencies are not calls
+    for scope in internal.values():  # nor are gathers and unpacks
+        compiled.scope_totals.pop(scope, None)
     compiled.fuse = [-1] * len(order)
     if output is not None:
         if type(output) is Literal and not deps_of(output):
@@ -393,13 +422,19 @@ def _permute(compiled: CompiledPlan, new_of: list[int]) -> None:
         return result
 
     compiled.refs = [tuple(new_of[j] for j in refs) for refs in compiled.refs]
+    if compiled.preds is not compiled.refs:
+        compiled.preds = [tuple(new_of[j] for j in preds) for preds in compiled.preds]
+    else:
+        compiled.preds = compiled.refs
     compiled.succ = [
         None if s is None else new_of[s] if type(s) is int else [new_of[t] for t in s]
         for s in compiled.succ
     ]
+    same_preds = compiled.preds is compiled.refs
     for name in ("nodes", "fns", "positional", "kwargs", "refs", "slots", "succ", "waiting",
                  "uses", "values", "scopes"):  # fmt: skip
         setattr(compiled, name, moved(getattr(compiled, name)))
+    compiled.preds = compiled.refs if same_preds else moved(compiled.preds)
     if compiled.output >= 0:
         compiled.output = new_of[compiled.output]
 

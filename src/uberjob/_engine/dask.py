@@ -130,6 +130,10 @@ class DaskDispatcher:
         self.control = control
         self.max_workers = max_workers
         self.cap = max_workers or MIN_DEFAULT_IN_FLIGHT
+        self.width = self.cap  # calls in flight at once (the owner's window, owner.py)
+        # Calls submitted whose end the owner has not processed yet (owner thread only); not
+        # len(_in_flight), which a call leaves before the owner has made its readers ready.
+        self._running = 0
         self.events: SimpleQueue = SimpleQueue()
         self._ready: list[int] = []
         self._in_flight: dict = {}  # index -> Dask future; whoever pops an entry reports it
@@ -148,7 +152,7 @@ class DaskDispatcher:
             raise ClusterLostError(self._lost_message())
         if self.max_workers is None:
             threads = sum(self.client.nthreads().values())
-            self.cap = max(4 * threads, MIN_DEFAULT_IN_FLIGHT)
+            self.cap = self.width = max(4 * threads, MIN_DEFAULT_IN_FLIGHT)
 
     def submit(self, i: int) -> None:
         heappush(self._ready, i)
@@ -165,7 +169,7 @@ class DaskDispatcher:
 
     def pump(self) -> None:
         """Submit ready calls while fewer than the cap are in flight, in one graph."""
-        ready, in_flight, events = self._ready, self._in_flight, self.events
+        ready, events = self._ready, self.events
         if self.control.halt:
             while ready:
                 events.put(heappop(ready) << SHIFT | DISCARD)
@@ -177,14 +181,16 @@ class DaskDispatcher:
             while ready:
                 i = heappop(ready)
                 events.put(i << SHIFT | START)
+                self._running += 1  # its FAIL is settled like any other end
                 self._fail(i, lost)
             return
-        room = self.cap - len(in_flight)
+        room = self.cap - self._running
         if room <= 0:
             return
         batch = []
         while ready and len(batch) < room:
             batch.append(heappop(ready))
+        self._running += len(batch)
         graph = {}
         keys = []
         submitted = []
@@ -206,6 +212,10 @@ class DaskDispatcher:
             return
         for i, future in zip(batch, futures, strict=True):
             self._track(i, future)
+
+    def settle(self) -> None:
+        """The owner has processed the end of a submitted call (owner thread)."""
+        self._running -= 1
 
     def failure(self, i: int) -> BaseException:
         return self._failures.pop(i)

@@ -2,8 +2,11 @@
 
 The owner resolves a call's arguments and submits it; the future's done-callback (which runs in
 one of the executor's threads) stores the value and reports to the owner's event queue. At most
-``max_workers`` calls are submitted at a time (default: all that are ready), so that "in flight"
-means the same as with threads and nothing queues up inside the executor after a halt.
+``max_workers`` calls are submitted at a time, so that "in flight" means the same as with threads,
+nothing queues up inside the executor after a halt, and the executor (whose own queue is first in,
+first out) runs calls in the owner's order: a reader of a value before a new branch (owner.py).
+Without ``max_workers`` the cap is the executor's own worker count when it tells it
+(``_max_workers``, as the standard pools do), else the default number of threads.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from heapq import heappop, heappush
 from queue import SimpleQueue
 
+from uberjob._engine import default_max_workers
 from uberjob._engine.owner import DISCARD, DONE, FAIL, SHIFT, START, Control
 
 __all__ = ["ExecutorDispatcher"]
@@ -29,10 +33,19 @@ class ExecutorDispatcher:
         self.executor = executor
         self.retry = retry
         self.control = control
-        self.cap = max_workers if max_workers is not None else float("inf")
+        if max_workers is None:
+            max_workers = getattr(executor, "_max_workers", None)
+            if not isinstance(max_workers, int) or max_workers < 1:
+                max_workers = default_max_workers()
+        self.cap = max_workers
+        self.width = max_workers  # calls that run at once (the owner's window, owner.py)
         self.events: SimpleQueue = SimpleQueue()
         self._ready: list[int] = []
-        self._in_flight: set = set()
+        self._in_flight: set = set()  # futures not done yet (to cancel on an interrupt)
+        # Calls submitted whose end the owner has not processed yet (owner thread only). Not
+        # len(_in_flight): a future leaves that set before the owner has made its readers
+        # ready, and a new branch would take the free place first.
+        self._running = 0
         self._failures: dict[int, BaseException] = {}
 
     def start(self) -> None:
@@ -54,8 +67,9 @@ class ExecutorDispatcher:
             while ready:
                 self.events.put(heappop(ready) << SHIFT | DISCARD)
             return
-        while ready and len(in_flight) < self.cap:
+        while ready and self._running < self.cap:
             i = heappop(ready)
+            self._running += 1
             args, kwargs = self.compiled.arguments(i)
             self.events.put(i << SHIFT | START)
             try:
@@ -76,6 +90,10 @@ class ExecutorDispatcher:
             self.events.put(i << SHIFT | FAIL)
         else:
             self.events.put(i << SHIFT | DONE)
+
+    def settle(self) -> None:
+        """The owner has processed the end of a submitted call (owner thread)."""
+        self._running -= 1
 
     def failure(self, i: int) -> BaseException:
         return self._failures.pop(i)

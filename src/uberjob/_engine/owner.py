@@ -1,30 +1,64 @@
 """The owner loop: the one thread that owns a run's scheduling state.
 
-State (all owned by the thread that called ``run``):
+State (all owned by the thread that called ``run``, unless said otherwise):
 
-- ``waiting[i]``: unfinished predecessor edges of node ``i``; at 0 the node is ready.
+- ``waiting[i]``: unfinished predecessor edges of node ``i``; at 0 the node is *ready*.
 - ``uses[i]``: consumers that still have to read ``values[i]``; at 0 the value is released.
-- ``outstanding``: calls handed to the dispatcher that have not reported a terminal event.
+- ``resolved[i]``: node ``i`` no longer holds the frontier back: it is ready (handed over, held
+  or taken by a worker), done, or *dead* (below a failed call, it will never be ready).
+- ``frontier``: the lowest index that is not resolved.
+- ``held``: a heap of ready calls not yet handed to the dispatcher (outside the window).
+- ``outstanding``: calls handed to the dispatcher (or taken by a worker) that have not reported
+  a terminal event.
 - errors so far, the first failed node, and whether the run is halted.
+- Written by workers (threads.py): ``values``, ``finished`` flags and ``claims``.
 
-Policy: ready calls go to the dispatcher at once, lowest index first (see compile.py); after the
-error limit is exceeded, or on a stop request, the run *halts*: nothing new starts, calls in
-flight finish, and the loop ends when nothing is outstanding. The loop waits on the event queue
-with a timeout, so Ctrl-C (or a kernel interrupt) is seen within a fraction of a second, and it
-calls the progress observer's ``tick()`` on each turn so views redraw from this one thread.
+Policy: values are consumed before unrelated values are made, as uberjob 1.0's default
+scheduler does, and beyond it.
 
-Dispatchers (threads.py, executors.py) run the calls and report events ``(i << 3) | kind``.
-A call's start is counted once (``counted_start[i]``): from a ``START`` event, or, for a dispatcher
-with ``running_slots`` (the thread pool, whose workers report no starts), when the owner reads the
-slots at the end of a turn or sees the call's end, whichever comes first.
+1. *Lowest index first.* Nodes are numbered in depth-first post-order (compile.py), the order
+   a sequential evaluation finishes them in, so among ready calls the lowest index is the one
+   that finishes the branch in progress (a reader of a value that is alive) rather than one
+   that starts a new branch. Dispatchers take the lowest ready index first; with one worker
+   this *is* the sequential order, and a run holds what a sequential evaluation holds.
+2. *No wait for the owner between a call and its reader.* A worker that finishes a call makes
+   its successors ready itself when it can (a claim, threads.py) and drops values whose readers
+   have all finished, so the order above does not depend on how quickly this thread turns.
+3. *The window.* A ready call is handed over only while its index is below
+   ``frontier + WINDOW_PER_WORKER * width`` (``width``: the calls the dispatcher runs at once);
+   others wait in ``held``. Without it, idle workers would start new branches far ahead of a
+   slow chain (the ladder ``x = step(x, produce(k))``: every ``produce`` value alive at once).
+   With it, the values made ahead of the frontier are bounded by the window, so a run holds a
+   small constant times ``width`` values beyond what the plan's own order needs. With one call
+   at a time there is no window: lowest-first is already sequential. Progress is guaranteed:
+   the frontier's predecessors are below it, so they are done, running, or within the window;
+   a node below a failed call is dead and resolved, so a failure never holds the window back
+   (and with nothing outstanding, the lowest held call is handed over whatever the window).
+4. *Errors.* After the error limit is exceeded, or on a stop request, the run *halts*: nothing
+   new starts, calls in flight finish, and the loop ends when nothing is outstanding. A
+   stopped run raises ``RunStopped`` whatever failed before the stop; otherwise the first
+   failure is raised as ``CallError``.
+5. *Interrupts and views.* The loop waits on the event queue with a timeout, so Ctrl-C (or a
+   kernel interrupt) is seen within a fraction of a second, and it calls the progress
+   observer's ``tick()`` on each turn so views redraw from this one thread.
+
+Dispatchers (threads.py, executors.py, dask.py) run the calls and report events
+``(i << 3) | kind``. A call's start is counted once (``counted_start[i]``): from a ``START``
+event, or, for a dispatcher with ``running_slots`` (the thread pool, whose workers report no
+starts), when the owner reads the slots at the end of a turn or sees the call's end, whichever
+comes first. A dispatcher that caps the calls in flight (executors, Dask) is told when the owner
+has processed a call's end (``settle()``), so that a free place goes to the reader the end made
+ready rather than to a new branch.
 """
 
 from __future__ import annotations
 
 import gc
 import time
+from heapq import heappop, heappush
 from queue import Empty
 
+from uberjob._engine.compile import InternalScope
 from uberjob._errors import RunStopped, chained_call_error
 
 __all__ = ["DISCARD", "DONE", "DONE_NEXT", "FAIL", "START", "Control", "run_owner_loop"]
@@ -35,6 +69,8 @@ MASK = 7
 _NO_RUN = object()  # the scope of no run of counted calls (see run_owner_loop)
 POLL_SECONDS = 0.1  # how long the owner blocks before checking for interrupts and stops
 TICK_SECONDS = 0.02  # how often, at most, the observer's tick() is called
+#: How far past the frontier calls may start, per call the dispatcher runs at once (see above).
+WINDOW_PER_WORKER = 4
 
 
 class Control:
@@ -81,6 +117,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     output = compiled.output
     control = handle.control
     completed = handle.completed
+    internal_done = 0  # completed calls of InternalScope (counted, when counting, to subtract)
     increment_running = observer.increment_running
     increment_completed = observer.increment_completed
     tick = getattr(observer, "tick", None) or (lambda: None)
@@ -110,6 +147,8 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         """Count the start of call ``i``, seen before its end."""
         counted_start[i] = 1
         scope = scopes[i]
+        if type(scope) is InternalScope:  # not a call the user planned
+            return
         if record_batch is None:
             increment_running(section=section, scope=scope)
         else:
@@ -117,7 +156,11 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
 
     def count_finish(i: int) -> None:
         """Count the end of call ``i``, whose start was counted on its own."""
+        nonlocal internal_done
         scope = scopes[i]
+        if type(scope) is InternalScope:
+            internal_done += 1
+            return
         if record_batch is None:
             increment_completed(section=section, scope=scope)
         else:
@@ -125,8 +168,11 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
 
     def count_start_and_finish(i: int) -> None:
         """Count call ``i`` as started and completed (the hot path handles runs of one scope)."""
-        nonlocal run_scope, run_count
+        nonlocal run_scope, run_count, internal_done
         scope = scopes[i]
+        if type(scope) is InternalScope:  # (never the run's scope: it always comes here)
+            internal_done += 1
+            return
         if record_batch is None:
             increment_running(section=section, scope=scope)
             increment_completed(section=section, scope=scope)
@@ -158,6 +204,18 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     first_error = None
     outstanding = 0
     submit = dispatcher.submit
+    # The window (see the module docstring): ready calls wait in `held` until they are within
+    # `window` of the frontier, the lowest node that is not yet resolved (ready, taken by a
+    # worker, done, or dead below a failure).
+    held: list[int] = []
+    resolved = bytearray(n)
+    frontier = 0  # every node below it is resolved
+    window = n  # set once the dispatcher has started and knows its width
+    # Calls that a worker found ready and pushed itself (threads.py): never handed over again.
+    claims = getattr(dispatcher, "claims", None)
+    # Dispatchers that cap the calls in flight learn from the owner when one has ended.
+    settle = getattr(dispatcher, "settle", None)
+    take_claim = claims.pop if claims is not None else None
 
     def finish_trivial_and_collect(start: list[int]) -> list[int]:
         """Complete ready literals (no work) and return the ready calls they lead to."""
@@ -172,6 +230,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         return calls
 
     def release_and_advance(i: int, ready: list[int]) -> None:
+        nonlocal outstanding
         for j in refs[i]:
             left = uses[j] - 1
             uses[j] = left
@@ -182,28 +241,82 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         successors = succ[i]
         if successors is None:
             return
-        if type(successors) is int:
-            left = waiting[successors] - 1
-            waiting[successors] = left
-            if left == 0:
-                ready.append(successors)
-            return
-        for s in successors:
+        for s in (successors,) if type(successors) is int else successors:
             left = waiting[s] - 1
             waiting[s] = left
             if left == 0:
-                ready.append(s)
+                resolved[s] = 1
+                if take_claim is not None and take_claim(s, None) is not None:
+                    outstanding += 1
+                else:
+                    ready.append(s)
 
+    def mark_dead_below(i: int) -> None:
+        """Resolve everything downstream of failed call ``i``: it will never be ready."""
+        stack = [i]
+        while stack:
+            j = stack.pop()
+            following = fuse[j]
+            if following >= 0 and not resolved[following]:
+                resolved[following] = 1
+                stack.append(following)
+            successors = succ[j]
+            if successors is None:
+                continue
+            for s in (successors,) if type(successors) is int else successors:
+                if not resolved[s]:
+                    resolved[s] = 1
+                    stack.append(s)
+
+    def limit() -> int:
+        """The first index that may not start yet: the frontier plus the window."""
+        nonlocal frontier
+        found = resolved.find(0, frontier)
+        frontier = n if found < 0 else found
+        return frontier + window
+
+    def release_held(in_order: bool = False) -> None:
+        """Hand over the held calls within the window of the frontier (lowest first).
+
+        ``in_order``: ``held`` is sorted, so if its last call is within the window, all are
+        (a plan's sources at the start: one slice instead of a pop per call).
+        """
+        nonlocal outstanding, held
+        end = limit()
+        if in_order and held and held[-1] < end:
+            batch, held = held, []
+        else:
+            batch = []
+            while held and held[0] < end:
+                batch.append(heappop(held))
+        if not batch and not outstanding and held:
+            batch.append(heappop(held))  # never idle with work held (the frontier guarantees
+            # progress; this guards it)
+        if batch:
+            outstanding += len(batch)
+            if len(batch) == 1:
+                submit(batch[0])
+            else:
+                dispatcher.submit_many(batch)  # popped in order: sorted
+
+    fuse = compiled.fuse
     frozen = _freeze_existing_objects()
     try:
         dispatcher.start()
-        initial = finish_trivial_and_collect([i for i in range(n) if waiting[i] == 0])
-        initial.sort()
-        outstanding += len(initial)
-        dispatcher.submit_many(initial)
+        # One call at a time takes the lowest ready index, which is the sequential order: no
+        # window needed (and none wanted: with one worker, waiting for the owner is the cost).
+        width = getattr(dispatcher, "width", None) or 1
+        if width > 1:
+            window = min(n, WINDOW_PER_WORKER * width)
+        sources = [i for i in range(n) if waiting[i] == 0]
+        for i in sources:
+            resolved[i] = 1
+        held = finish_trivial_and_collect(sources)
+        held.sort()  # (a sorted list is a heap)
+        release_held(in_order=True)
         next_tick = 0.0
         get = dispatcher.events.get
-        while outstanding:
+        while outstanding or (held and not control.halt):
             try:
                 event = get(timeout=poll_seconds)
             except Empty:
@@ -238,31 +351,50 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                         left = waiting[successors] - 1
                         waiting[successors] = left
                         if left == 0:
-                            ready.append(successors)
+                            resolved[successors] = 1
+                            if take_claim is not None and take_claim(successors, None) is not None:
+                                outstanding += 1  # a worker took it (threads.py)
+                            else:
+                                ready.append(successors)
                     else:
                         for s in successors:
                             left = waiting[s] - 1
                             waiting[s] = left
                             if left == 0:
-                                ready.append(s)
+                                resolved[s] = 1
+                                if take_claim is not None and take_claim(s, None) is not None:
+                                    outstanding += 1
+                                else:
+                                    ready.append(s)
                     if kind == DONE:  # else its worker went on to the fused successor,
                         outstanding -= 1  # whose start is counted like any other's
+                        if settle is not None:
+                            settle()
+                    else:
+                        resolved[fuse[i]] = 1
                 elif kind == START:  # from dispatchers without running slots
                     count_start(i)
                 elif kind == FAIL:
                     outstanding -= 1
+                    if settle is not None:
+                        settle()
                     errors += 1
                     if not counted_start[i]:
                         count_start(i)
                     error = chained_call_error(nodes[i], dispatcher.failure(i))
                     if first_error is None:
                         first_error = error
-                    handle._record_failure(section, scopes[i], error)
+                    scope = scopes[i]
+                    if type(scope) is InternalScope:  # reported under a plain tuple: a
+                        scope = tuple(scope)  # failed unpack is the user's to see
+                    handle._record_failure(section, scope, error)
                     if record_batch is not None:
                         flush()  # the failed call's start must be counted before its failure
-                    observer.increment_failed(section=section, scope=scopes[i], exception=error)
+                    observer.increment_failed(section=section, scope=scope, exception=error)
                     if max_errors is not None and errors > max_errors:
                         control.halt = True
+                    elif not control.halt:
+                        mark_dead_below(i)  # so that the frontier moves past what it blocks
                 else:  # DISCARD: handed over but never started (the run halted)
                     outstanding -= 1
                 try:
@@ -271,16 +403,28 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                     event = None
             if control.stop_requested and not control.halt:
                 control.halt = True
-            if ready and not control.halt:
-                ready = finish_trivial_and_collect(ready)
-                outstanding += len(ready)
-                if len(ready) == 1:
-                    submit(ready[0])
-                else:
-                    ready.sort()
-                    dispatcher.submit_many(ready)
+            if not control.halt:
+                if ready:
+                    ready = finish_trivial_and_collect(ready)
+                    if held:
+                        for r in ready:
+                            heappush(held, r)
+                        release_held()
+                    elif len(ready) == 1:
+                        r = ready[0]
+                        if r < frontier + window or r < limit():
+                            outstanding += 1
+                            submit(r)
+                        else:
+                            held.append(r)
+                    else:
+                        ready.sort()
+                        held = ready
+                        release_held(in_order=True)
+                elif held:
+                    release_held()
             dispatcher.pump()
-            handle.completed = completed
+            handle.completed = completed - internal_done
             if running_slots is not None:
                 count_running_slots()
             if record_batch is not None:
@@ -296,7 +440,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     finally:
         if frozen:
             gc.unfreeze()
-        handle.completed = completed
+        handle.completed = completed - internal_done
         if record_batch is not None:
             flush()
     dispatcher.close()

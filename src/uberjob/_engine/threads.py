@@ -11,6 +11,23 @@ these machines; a worker that keeps going costs ~1 µs.
 Starts are not events: each worker writes the index it is running into its own slot of
 ``running_slots``, which the owner reads at the end of each turn (see owner.py). A ``START`` event
 per call was half of all events, and each one could wake the owner for nothing.
+
+Depth first without waiting for the owner: a worker that finishes a call marks it in ``finished``
+and looks at its successors. A successor all of whose predecessors are finished is ready: the
+worker *claims* it (``claims.setdefault(s, k)`` is atomic, so of two workers that finish its
+last two predecessors at once only one claims it), reports its own ``DONE`` and then pushes the
+claimed call onto the heap, where it is the lowest index most of the time, so this worker or the
+next idle one runs it before any new branch. The owner, when the successor's count reaches 0,
+sees the claim and does not hand the call over again (owner.py). Likewise a worker that finishes
+the last reader of a value drops the value itself. Both only speed up what the owner would do
+anyway, so they are skipped where checking would cost more than it saves (a successor with many
+predecessors, a value with many readers); they are what makes the order exactly sequential with
+one worker, whatever the owner's lag (tests/test_memory_order.py).
+
+Backpressure: a failed call's exception (with its traceback and frames) waits in ``_failures``
+until the owner takes it. At most ``MAX_PENDING_FAILURES`` wait at once; a worker that fails
+beyond that waits for the owner to catch up before it reports, so calls that fail faster than
+the owner counts them cannot pile up their frames in memory.
 """
 
 from __future__ import annotations
@@ -23,7 +40,11 @@ from queue import SimpleQueue
 
 from uberjob._engine.owner import DISCARD, DONE, DONE_NEXT, FAIL, SHIFT, Control
 
-__all__ = ["ThreadDispatcher"]
+__all__ = ["MAX_PENDING_FAILURES", "ThreadDispatcher"]
+
+MAX_PENDING_FAILURES = 64  # failures reported but not yet taken by the owner (backpressure)
+CLAIM_MAX_PREDECESSORS = 16  # a successor with more is left to the owner (checking costs)
+RELEASE_MAX_READERS = 8  # a value with more readers is dropped by the owner
 
 if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():  # pragma: no cover
     raise ImportError("uberjob's thread dispatcher relies on the GIL for atomic heap operations.")
@@ -41,7 +62,13 @@ class ThreadDispatcher:
         self._heap: list[int] = []
         self._tokens: SimpleQueue = SimpleQueue()
         self._failures: dict[int, BaseException] = {}
+        # Free places for failures the owner has not taken yet (see the module docstring).
+        self._failure_room = threading.Semaphore(MAX_PENDING_FAILURES)
         self._started = False
+        #: index -> the worker that found the call ready and pushed it itself (see above);
+        #: the owner removes an entry when it sees the call's count reach 0.
+        self.claims: dict[int, int] = {}
+        self._finished = bytearray(len(compiled))
         calls = sum(fn is not None for fn in compiled.fns)
         self._threads = [
             threading.Thread(target=self._work, args=(k,), name=f"uberjob-worker-{k}", daemon=True)
@@ -50,6 +77,7 @@ class ThreadDispatcher:
         # running_slots[k]: the call worker k started last (-1 before its first). Stale once it
         # has reported that call's end; the owner knows which ends it has seen.
         self.running_slots = [-1] * len(self._threads)
+        self.width = len(self._threads)  # calls that run at once (the owner's window, owner.py)
 
     def start(self) -> None:
         """Nothing yet: the threads start with the first work handed over (see _start_threads)."""
@@ -85,7 +113,9 @@ class ThreadDispatcher:
         """Nothing to do: workers take what is ready themselves."""
 
     def failure(self, i: int) -> BaseException:
-        return self._failures.pop(i)
+        exception = self._failures.pop(i)
+        self._failure_room.release()
+        return exception
 
     def close(self) -> None:
         """End the workers once nothing is outstanding (they exit as soon as they are idle)."""
@@ -104,6 +134,14 @@ class ThreadDispatcher:
         self._heap.clear()
         for _ in self._threads:
             self._tokens.put(None)
+            self._failure_room.release()  # a worker waiting to report a failure goes on
+
+    def _wait_for_failure_room(self) -> None:
+        """Block until the owner has taken enough failures (or the run is abandoned)."""
+        room, control = self._failure_room, self.control
+        while not room.acquire(timeout=0.1):
+            if control.shutdown:
+                return
 
     def _work(self, k: int) -> None:
         compiled = self.compiled
@@ -115,11 +153,16 @@ class ThreadDispatcher:
             compiled.slots,
         )
         values, fuse, output = compiled.values, compiled.fuse, compiled.output
+        succ, preds_list = compiled.succ, compiled.preds
         control, retry, heap, failures = self.control, self.retry, self._heap, self._failures
         running = self.running_slots
+        finished = self._finished
+        claim = self.claims.setdefault
         value_of = values.__getitem__
         take = self._tokens.get
+        give = self._tokens.put
         report = self.events.put
+        room_for_failure = self._failure_room.acquire
         # The worker that sees the error over the limit halts the run itself, so that no other
         # call starts in the meantime; next() on itertools.count is atomic.
         count_error = itertools.count(1).__next__
@@ -157,8 +200,9 @@ class ThreadDispatcher:
                                 kwargs[key] = values[j]
                 if previous >= 0 and previous != output:
                     values[previous] = None  # a fused predecessor's only reader has its value
-                fn = fns[i] if retry is None else retry(fns[i])
                 try:
+                    # Inside the try: a retry decorator that raises when applied fails the call.
+                    fn = fns[i] if retry is None else retry(fns[i])
                     values[i] = fn(*args, **kwargs) if kwargs else fn(*args)
                 except BaseException as exception:
                     failures[i] = exception.with_traceback(
@@ -167,13 +211,69 @@ class ThreadDispatcher:
                     del exception
                     if max_errors is not None and count_error() > max_errors:
                         control.halt = True
+                    if not room_for_failure(blocking=False):
+                        self._wait_for_failure_room()
                     report(i << SHIFT | FAIL)
                     break
                 finally:
-                    args = kwargs = None
+                    args = kwargs = fn = None
+                finished[i] = 1
+                # Drop the values whose readers have all finished now (the owner would too).
+                for j in refs:
+                    readers = succ[j]  # (None for a fused predecessor: released above)
+                    if type(readers) is int:  # this call was its only reader
+                        if j != output:
+                            values[j] = None
+                    elif readers is not None and len(readers) <= RELEASE_MAX_READERS:
+                        for r in readers:
+                            if not finished[r]:
+                                break
+                        else:
+                            if j != output:
+                                values[j] = None
                 following = fuse[i]
-                if following < 0 or control.halt:
+                if following >= 0 and not control.halt:
+                    report(i << SHIFT | DONE_NEXT)
+                    previous, i = i, following
+                    continue
+                # Claim the successors that this call made ready (see the module docstring).
+                successors = succ[i]
+                if successors is None or control.halt:
                     report(i << SHIFT | DONE)
                     break
-                report(i << SHIFT | DONE_NEXT)
-                previous, i = i, following
+                claimed = None
+                for s in (successors,) if type(successors) is int else successors:
+                    if fns[s] is None:
+                        continue
+                    sources = preds_list[s]
+                    if len(sources) > CLAIM_MAX_PREDECESSORS:
+                        continue
+                    for p in sources:
+                        if not finished[p]:
+                            break
+                    else:
+                        if claim(s, k) == k:
+                            if claimed is None:
+                                claimed = [s]
+                            elif s not in claimed:  # (an edge per argument it reads)
+                                claimed.append(s)
+                report(i << SHIFT | DONE)  # first: the owner counts the claimed calls from it
+                if claimed is None:
+                    break
+                # Run the lowest claimed call right here unless a lower one waits in the heap;
+                # push the others for whichever worker is idle.
+                claimed.sort()
+                try:
+                    lowest_waiting = heap[0]
+                except IndexError:
+                    lowest_waiting = claimed[0] + 1
+                run_next = -1 if lowest_waiting < claimed[0] else claimed.pop(0)
+                for s in claimed:
+                    heappush(heap, s)
+                    give(None)
+                if run_next < 0:
+                    break
+                if control.halt:
+                    report(run_next << SHIFT | DISCARD)
+                    break
+                previous, i = -1, run_next
