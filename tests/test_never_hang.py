@@ -264,6 +264,32 @@ def test_a_base_exception_from_a_store_on_a_stale_check_thread_reaches_the_calle
     assert_no_thread_of_ours_remains()
 
 
+@pytest.mark.parametrize("method", ["increment_running", "increment_failed", "tick"])
+def test_a_broken_observer_during_the_stale_check(method, engine):
+    """The stale check drives the observer too (its own section), on the calling thread."""
+    observer = BrokenObserver(method)
+    plan = uberjob.Plan()
+    registry = uberjob.Registry()
+    calls = [plan.call(operator.add, k, 1) for k in range(40)]
+    for call in calls:
+        registry.add(call, MemoryStore())  # nothing stored yet: every value is written
+    kwargs = {"registry": registry, "stale_check_max_workers": 4}
+    if method == "increment_failed":
+        registry.add(plan.call(operator.neg, 1), UnreachableTimeStore())
+        with (
+            pytest.warns(RuntimeWarning, match=r"raised in increment_failed\(\)"),
+            pytest.raises(uberjob.CallError, match="neg"),
+        ):
+            uberjob.run(plan, progress=Progress(lambda: observer), **kwargs, **engine)
+    else:
+        with pytest.warns(RuntimeWarning, match=rf"raised in {method}\(\)"):
+            result = uberjob.run(
+                plan, output=calls, progress=Progress(lambda: observer), **kwargs, **engine
+            )
+        assert result == list(range(1, 41))
+    assert_no_thread_of_ours_remains()
+
+
 # -- unpack ----------------------------------------------------------------------------------
 
 
