@@ -2,7 +2,7 @@
 // instances; a search box; an optional filter to the scope selected in the tree.
 
 import { InstanceView } from "./instance.js";
-import { formatDuration, formatInt, h, setAttr, setText } from "./util.js";
+import { formatDuration, formatInt, h, setAttr, setText, shortPath } from "./util.js";
 
 /** @typedef {import("./types.js").Group} Group */
 /** @typedef {import("./types.js").Failures} Failures */
@@ -11,8 +11,23 @@ import { formatDuration, formatInt, h, setAttr, setText } from "./util.js";
 /**
  * @typedef {object} ScopeFilter
  * @property {string} label                 what the filter chip says
- * @property {(g: Group) => boolean} test    whether a group lies in the selected scope
+ * @property {(g: Group) => number} count    how many of a group's failures lie in the selected
+ *                                           scope (0: the group is hidden)
  */
+
+/** @typedef {(section: string, node: number) => string[]} PathOf  a tree row's scope names */
+
+/**
+ * Where a group's failures happened, in one line: its scope, or how many scopes and under what.
+ * @param {Group} g
+ */
+export function groupScopeText(g) {
+  const listed = g.scopes ?? [];
+  const n = listed.length + (g.scopes_omitted ?? 0);
+  if (n <= 1) return g.scope.length ? shortPath(g.scope) : "(any scope)";
+  return g.scope.length ? `${formatInt(n)} scopes in ${shortPath(g.scope, 36)}`
+    : `${formatInt(n)} scopes`;
+}
 
 /** Instances listed when a group opens; the rest behind a "Show more" button. */
 export const INSTANCES_SHOWN = 5;
@@ -23,9 +38,11 @@ class GroupView {
    * @param {(id: number) => Instance | undefined} lookup
    * @param {() => void} requestMissing
    * @param {() => number} maxInstances  how many tracebacks the run keeps
+   * @param {PathOf} pathOf
    */
-  constructor(group, lookup, requestMissing, maxInstances) {
+  constructor(group, lookup, requestMissing, maxInstances, pathOf) {
     this.id = group.id;
+    this.pathOf = pathOf;
     this.maxInstances = maxInstances;
     this.lookup = lookup;
     this.requestMissing = requestMissing;
@@ -45,6 +62,7 @@ class GroupView {
     this.body = h("div", "uj-group-body");
     this.body.hidden = true;
     this.when = h("div", "uj-note");
+    this.scopes = h("ul", "uj-group-scopes", { "aria-label": "Failures per scope" });
     this.list = h("div", "uj-instances", { role: "list" });
     this.showAll = false;
     this.showMore = h("button", "uj-show-more", { type: "button" });
@@ -53,7 +71,7 @@ class GroupView {
       this.drawBody();
     });
     this.more = h("div", "uj-note");
-    this.body.append(this.when, this.list, this.showMore, this.more);
+    this.body.append(this.when, this.scopes, this.list, this.showMore, this.more);
     this.el.append(this.head, this.body);
     this.head.addEventListener("click", () => this.toggle());
     this.update(group);
@@ -74,9 +92,8 @@ class GroupView {
     setText(this.typeEl, g.type);
     setText(this.messageEl, g.message);
     setAttr(this.messageEl, "title", g.message);
-    const scope = g.scope.length ? g.scope.join(" › ") : "(any scope)";
-    setText(this.scopeEl, scope);
-    setAttr(this.scopeEl, "title", scope);
+    setText(this.scopeEl, groupScopeText(g));
+    setAttr(this.scopeEl, "title", g.scope.length ? g.scope.join(" › ") : "(any scope)");
     if (this.open) this.drawBody();
   }
 
@@ -85,6 +102,23 @@ class GroupView {
     setText(this.when, g.count > 1
       ? `First at ${formatDuration(g.first)}, latest at ${formatDuration(g.last)}.`
       : `At ${formatDuration(g.first)}.`);
+    // the per-scope breakdown, when the group spans more than one scope
+    const parts = g.scopes ?? [];
+    const lines = parts.map(([node, count]) => {
+      const path = this.pathOf(g.section, node);
+      const line = h("li", "uj-group-scope-line", { title: path.join(" › ") });
+      line.append(h("span", "uj-group-scope-count", {}, `${formatInt(count)}×`),
+        h("span", "", {}, shortPath(path, 64)));
+      return line;
+    });
+    if (lines.length && g.scopes_omitted > 0) {
+      lines.push(h("li", "uj-note", {}, `and ${formatInt(g.scopes_omitted)} more scopes`));
+    }
+    const key = parts.join(";") + `+${g.scopes_omitted ?? 0}`;
+    if (this.scopes.dataset.key !== key) {
+      this.scopes.dataset.key = key;
+      this.scopes.replaceChildren(...lines);
+    }
     const shown = this.showAll ? g.instances : g.instances.slice(0, INSTANCES_SHOWN);
     for (const [k, id] of shown.entries()) {
       if (this.instances.has(id)) continue;
@@ -110,6 +144,7 @@ class GroupView {
   searchText() {
     const g = this.group;
     let text = `${g.type}\n${g.message}\n${g.scope.join("\n")}`;
+    for (const [node] of g.scopes ?? []) text += `\n${this.pathOf(g.section, node).join("\n")}`;
     for (const id of g.instances) {
       const inst = this.lookup(id);
       if (inst) text += `\n${inst.traceback}\n${inst.symbolic}`;
@@ -123,15 +158,18 @@ export class FailuresPanel {
    * @param {(id: number) => Instance | undefined} lookup
    * @param {() => void} requestMissing
    * @param {() => void} onClearFilter  the user removed the scope filter
+   * @param {PathOf} [pathOf]  a row's scope names (the breakdown of a group by scope)
    */
-  constructor(lookup, requestMissing, onClearFilter) {
+  constructor(lookup, requestMissing, onClearFilter, pathOf = () => []) {
     this.lookup = lookup;
+    this.pathOf = pathOf;
     this.requestMissing = requestMissing;
     /** @type {Map<number, GroupView>} */
     this.groups = new Map();
     /** @type {number[]} */
     this.order = [];
     this.query = "";
+    this.isRunning = false;
     /** @type {ScopeFilter | null} */
     this.filter = null;
     /** @type {Failures | null} */
@@ -154,8 +192,12 @@ export class FailuresPanel {
     this.el.hidden = true;
   }
 
-  /** @param {Failures} failures */
-  update(failures) {
+  /**
+   * @param {Failures} failures
+   * @param {boolean} [isRunning]
+   */
+  update(failures, isRunning = false) {
+    this.isRunning = isRunning;
     this.failures = failures;
     this.el.hidden = failures.count === 0;
     const ids = failures.groups.map((g) => g.id);
@@ -165,7 +207,8 @@ export class FailuresPanel {
         if (view.group !== g) view.update(g);
       } else {
         const maxInstances = () => this.failures?.max_instances ?? 0;
-        this.groups.set(g.id, new GroupView(g, this.lookup, this.requestMissing, maxInstances));
+        this.groups.set(g.id,
+          new GroupView(g, this.lookup, this.requestMissing, maxInstances, this.pathOf));
       }
     }
     const keep = new Set(ids);
@@ -205,10 +248,10 @@ export class FailuresPanel {
     let shown = 0;
     let shownCount = 0;
     for (const view of this.groups.values()) {
-      const ok = (!this.filter || this.filter.test(view.group))
-        && (!this.query || view.searchText().includes(this.query));
+      const inScope = this.filter ? this.filter.count(view.group) : view.group.count;
+      const ok = inScope > 0 && (!this.query || view.searchText().includes(this.query));
       if (view.el.hidden === ok) view.el.hidden = !ok;
-      if (ok) { shown++; shownCount += view.group.count; }
+      if (ok) { shown++; shownCount += inScope; }
     }
     const groups = this.groups.size;
     const all = `${formatInt(total)} failed in ${formatInt(groups)} group${groups === 1 ? "" : "s"}`;

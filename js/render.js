@@ -48,6 +48,7 @@ export class ProgressView {
     this.trees = new Map();
     /** @type {{ key: string, index: number } | null} */
     this.selection = null;
+    this.widths = "";
     this.el = h("div", "uj-root");
     this.header = new Header();
     this.message = h("div", "uj-note", {}, "Waiting for the run to start…");
@@ -56,6 +57,7 @@ export class ProgressView {
       (id) => this.instances.get(id),
       () => this.requestInstances(),
       () => this.select(null),
+      (key, node) => this.pathOf(key, node),
     );
     this.el.append(this.header.el, this.message, this.sections, this.failures.el);
     root.append(this.el);
@@ -121,9 +123,23 @@ export class ProgressView {
         wrap.append(tree.el);
         this.sections.append(wrap);
       }
-      tree.update(section, isRunning);
+      tree.update(section, isRunning, s.elapsed);
     }
-    this.failures.update(s.failures);
+    // One set of column widths for every section, so that their bars line up.
+    let [name, count, time] = [0, 0, 0];
+    for (const tree of this.trees.values()) {
+      name = Math.max(name, tree.nameChars);
+      count = Math.max(count, tree.countChars);
+      time = Math.max(time, tree.timeChars);
+    }
+    const widths = `${name}/${count}/${time}`;
+    if (widths !== this.widths) {
+      this.widths = widths;
+      this.sections.style.setProperty("--uj-name-w", `${name}ch`);
+      this.sections.style.setProperty("--uj-count-w", `${count}ch`);
+      this.sections.style.setProperty("--uj-time-w", `${time}ch`);
+    }
+    this.failures.update(s.failures, isRunning);
   }
 
   /**
@@ -153,14 +169,40 @@ export class ProgressView {
     const names = [];
     for (let i = index; i > 0; i = tree.parents[i]) names.unshift(tree.rows[i].name.textContent);
     const label = names.length ? names.join(" › ") : tree.rows[0].name.textContent ?? key;
+    /** @param {number} node */
+    const inside = (node) => {
+      for (let i = node; i >= 0; i = tree.parents[i]) if (i === index) return true;
+      return false;
+    };
     this.failures.setFilter({
       label,
-      test: (g) => {
-        if (g.section !== key) return false;
-        for (let i = g.node; i >= 0; i = tree.parents[i]) if (i === index) return true;
-        return false;
+      // a group's failures in the selected subtree: its whole count when it lies inside,
+      // else the sum of its scopes that do (a group listing only some scopes may undercount)
+      count: (g) => {
+        if (g.section !== key) return 0;
+        if (inside(g.node)) return g.count;
+        let n = 0;
+        for (const [node, count] of g.scopes ?? []) if (inside(node)) n += count;
+        return n;
       },
     });
+  }
+
+  /**
+   * The scope names of a section's row (the root's child first).
+   * @param {string} key
+   * @param {number} node
+   * @returns {string[]}
+   */
+  pathOf(key, node) {
+    const tree = this.trees.get(key);
+    const names = [];
+    if (tree) {
+      for (let i = node; i > 0 && i < tree.nodes.length; i = tree.parents[i]) {
+        names.unshift(tree.nodes[i][1]);
+      }
+    }
+    return names;
   }
 
   /**

@@ -1,9 +1,14 @@
 // One section's scope tree: a flat ARIA tree whose rows are keyed by index and updated in place.
 
-import { countText, formatDuration, h, setAttr } from "./util.js";
+import {
+  COUNT_LEGEND, countText, formatDuration, h, remainingSeconds, setAttr, textWidthCh,
+} from "./util.js";
 import { defaultOpen } from "./fold.js";
 
 /** @typedef {import("./types.js").Row} Row */
+
+/** How a registry run names the rows of its store reads and writes. */
+const STORE_ROW = /\((?:(up to date), )?(?:read from store|written to store)\)$/;
 /** @typedef {import("./types.js").Section} Section */
 
 /**
@@ -46,13 +51,20 @@ export class SectionTree {
     /** @type {Row[]} */
     this.nodes = [];
     this.isRunning = false;
-    this.countWidth = "";
+    this.elapsed = 0;
+    /** in ch: what the name, count and time columns need (the view lines sections up) */
+    this.nameChars = 16;
+    this.countChars = 12;
+    this.timeChars = 4;
     this.focused = 0;
     /** @type {number | null} */
     this.selected = null;
     this.el = h("div", "uj-tree", { role: "tree", "aria-label": key });
     this.el.addEventListener("keydown", (e) => this.onKey(e));
     this.el.addEventListener("click", (e) => this.onClick(e));
+    // A row focused by a click, by Tab or by assistive technology is the current row: the
+    // arrow keys move from it.
+    this.el.addEventListener("focusin", (e) => this.onFocusIn(e));
   }
 
   /** @param {number} i */
@@ -64,24 +76,25 @@ export class SectionTree {
    * Draw a section. Only rows whose numbers changed touch the DOM.
    * @param {Section} section
    * @param {boolean} isRunning  count texts use the running form
+   * @param {number} [elapsed]  the run's elapsed seconds (for the time-left estimates)
    */
-  update(section, isRunning) {
+  update(section, isRunning, elapsed = 0) {
     const nodes = section.nodes;
     setAttr(this.el, "aria-label", section.title);
     this.nodes = nodes;
     this.isRunning = isRunning;
+    this.elapsed = elapsed;
     if (nodes.length !== this.rows.length) this.grow(nodes);
+    let timeChars = 3;
     for (let i = 0; i < nodes.length; i++) {
       const v = this.rows[i];
       if (v.el.hidden) v.stale = true;   // drawn when its parent opens
       else this.drawRow(i, nodes[i], isRunning);
+      timeChars = Math.max(timeChars, textWidthCh(v.timeText));
     }
     // the count column fits the root's text, the longest (its numbers are the largest)
-    const countWidth = `${Math.max(12, this.rows[0]?.text.length ?? 0) + 1}ch`;
-    if (countWidth !== this.countWidth) {
-      this.el.style.setProperty("--uj-count-w", countWidth);
-      this.countWidth = countWidth;
-    }
+    this.countChars = Math.ceil(Math.max(10, textWidthCh(this.rows[0]?.text ?? "")) + 1);
+    this.timeChars = Math.ceil(timeChars + 1);
   }
 
   /** @param {Row[]} nodes */
@@ -99,7 +112,7 @@ export class SectionTree {
     for (let i = 0; i < nodes.length; i++) {
       nameWidth = Math.max(nameWidth, (this.rows[i].depth * 1.15 + 1.4) * 1.8 + nodes[i][1].length);
     }
-    this.el.style.setProperty("--uj-name-w", `${Math.min(Math.ceil(nameWidth), 56)}ch`);
+    this.nameChars = Math.min(Math.ceil(nameWidth), 56);
     this.order = [];
     /** @type {number[]} */
     const stack = nodes.length ? [0] : [];
@@ -129,13 +142,13 @@ export class SectionTree {
       tabindex: "-1", "data-key": `${this.key}/${i}`,
     });
     const label = h("span", "uj-label");
-    label.style.setProperty("--uj-depth", String(depth));
+    el.style.setProperty("--uj-depth", String(depth));   // the label and (narrow) the bar indent
     const name = h("span", "uj-name");
     label.append(h("span", "uj-twisty", { "aria-hidden": "true" }), name);
     const bar = h("span", "uj-bar", { role: "progressbar", "aria-valuemin": "0" });
     const segments = ["uj-bar-done", "uj-bar-running", "uj-bar-failed"].map((c) => h("span", c));
     bar.append(...segments);
-    const count = h("span", "uj-count");
+    const count = h("span", "uj-count", { title: COUNT_LEGEND });
     const time = h("span", "uj-time");
     el.append(label, bar, count, time);
     return {
@@ -156,6 +169,11 @@ export class SectionTree {
     const last = v.last;
     const [, name, total, completed, running, failed, time] = row;
     if (!last || last[1] !== name) {
+      // a registry run's store reads and writes (src/uberjob/_registry/physical.py): their
+      // bars are told apart from computed calls, an up-to-date value's most of all
+      const store = STORE_ROW.exec(name);
+      v.el.classList.toggle("uj-store", store !== null);
+      v.el.classList.toggle("uj-fresh", store?.[1] !== undefined);
       v.name.textContent = name;
       v.name.title = name;
       v.bar.setAttribute("aria-label", name);
@@ -173,10 +191,17 @@ export class SectionTree {
       if (widths[k] !== v.widths[k]) v.segments[k].style.width = widths[k];
     }
     v.widths = widths;
-    const timeText = time >= 1 ? formatDuration(time) : "";
+    // While the run goes on, a scope under way shows the time it has left, once there is
+    // enough to go on; otherwise its share of the run's time.
+    const left = isRunning ? remainingSeconds(total, completed + failed, this.elapsed) : null;
+    const timeText = left !== null ? `${formatDuration(left)} left`
+      : time >= 1 ? formatDuration(time) : "";
     if (timeText !== v.timeText) {
       v.time.textContent = timeText;
-      v.time.title = timeText ? `${time.toFixed(2)} s of the run's time (uniform share)` : "";
+      v.time.title = left !== null
+        ? "Estimated time left for this scope: its calls left at its average pace so far"
+        : timeText ? `${time.toFixed(2)} s of the run's time (uniform share)` : "";
+      v.time.classList.toggle("uj-left", left !== null);
       v.timeText = timeText;
     }
     if (!last || (last[5] > 0) !== (failed > 0)) v.el.classList.toggle("uj-has-failed", failed > 0);
@@ -244,6 +269,14 @@ export class SectionTree {
     this.moveFocus(i);
     if (target.closest(".uj-twisty")) this.setOpen(i);
     else this.onSelect(this.key, i);
+  }
+
+  /** @param {FocusEvent} e */
+  onFocusIn(e) {
+    const rowEl = /** @type {Element} */ (e.target).closest?.(".uj-row");
+    if (!rowEl) return;
+    const i = this.rows.findIndex((r) => r.el === rowEl);
+    if (i >= 0 && i !== this.focused) this.moveFocus(i, false);
   }
 
   /** @param {KeyboardEvent} e */

@@ -24,7 +24,9 @@
  * @property {number} first
  * @property {number} last
  * @property {number[]} instances
- */
+ * @property {[number, number][]} scopes  [row, count] per failing scope, first seen first
+ *                                         (empty when the group has one scope)
+ * @property {number} scopes_omitted       scopes not listed
 
 /**
  * @typedef {object} Failures

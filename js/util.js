@@ -59,8 +59,49 @@ export function countText(total, completed, running, failed, isRunning) {
   const started = completed + failed + running > 0;
   const finished = completed + failed >= total;
   const live = isRunning && started && !finished;
-  const head = live ? `(${completed} + ${running}) / ${total}` : `${completed} / ${total}`;
-  return failed > 0 ? `${head}, ${failed} failed` : head;
+  const [c, r, t] = [completed, running, total].map(formatInt);
+  const head = live ? `(${c} + ${r}) / ${t}` : `${c} / ${t}`;
+  return failed > 0 ? `${head}, ${formatInt(failed)} failed` : head;
+}
+
+/** What the count text means, for its tooltip and the legend. */
+export const COUNT_LEGEND = "(done + running) / total: calls finished, calls running now, "
+  + "calls planned; then how many failed";
+
+/** A run shorter than this shows no rate: a 3-call run's "246 calls/s" says nothing. */
+export const MIN_RATE_SECONDS = 1;
+
+/**
+ * The estimated seconds left for `total` calls of which `finished` took `elapsed` seconds, or
+ * null while there is not enough to go on (the first seconds, the first few calls) and once all
+ * finished. Used for the whole run and for each scope (the same rule as the console's).
+ * @param {number} total
+ * @param {number} finished  completed + failed
+ * @param {number} elapsed   seconds since the run started
+ * @returns {number | null}
+ */
+export function remainingSeconds(total, finished, elapsed) {
+  if (finished >= total || elapsed < 2 || finished < 5) return null;
+  return ((total - finished) * elapsed) / finished;
+}
+
+/**
+ * A scope path for a line with `maxChars` room: its parts joined by " › ", shortened from the
+ * left (the leaf, the function and its nearest scopes, tells failures apart).
+ * @param {string[]} parts
+ * @param {number} [maxChars]
+ */
+export function shortPath(parts, maxChars = 48) {
+  const full = parts.join(" › ");
+  if (full.length <= maxChars) return full;
+  let text = parts[parts.length - 1] ?? "";
+  for (let k = parts.length - 2; k >= 0; k--) {
+    const next = `${parts[k]} › ${text}`;
+    if (next.length + 2 > maxChars) break;
+    text = next;
+  }
+  if (text.length + 2 > maxChars) text = text.slice(text.length - maxChars + 2);
+  return `… ${text}`;
 }
 
 /**
@@ -87,4 +128,21 @@ export function formatRate(rate) {
 /** @param {number} n */
 export function formatInt(n) {
   return n.toLocaleString("en-US");
+}
+
+/**
+ * About how wide `text` is in `ch` (the width of "0") in a UI font with tabular digits: digits
+ * are 1ch, punctuation and spaces narrower, letters a little narrower. Column widths use it, so
+ * that a count column is not a quarter wider than its text.
+ * @param {string} text
+ */
+export function textWidthCh(text) {
+  let width = 0;
+  for (const c of text) {
+    if (c >= "0" && c <= "9") width += 1;
+    else if (c === "," || c === "." || c === " " || c === "(" || c === ")") width += 0.45;
+    else if (c === "+" || c === "/" || c === "~") width += 0.85;
+    else width += 0.9;
+  }
+  return width;
 }

@@ -50,7 +50,8 @@ def plain(stream: io.StringIO) -> str:
     ("counts", "live", "text"),
     [
         ((10, 0, 0, 0), True, "0 / 10"),
-        ((10000, 6, 23, 3), True, "(6 + 23) / 10000, 3 failed"),
+        ((10000, 6, 23, 3), True, "(6 + 23) / 10,000, 3 failed"),
+        ((20001, 20001, 0, 0), True, "20,001 / 20,001"),
         ((10, 7, 0, 3), True, "7 / 10, 3 failed"),
         ((10, 6, 2, 0), False, "6 / 10"),
         ((10, 6, 0, 1), True, "(6 + 0) / 10, 1 failed"),
@@ -101,8 +102,7 @@ def test_log_blocks_are_periodic_and_end_with_a_final_block():
         first = stream.getvalue()
         assert first.startswith("uberjob running, elapsed 2s, 0.5 calls/s, updated ")
         assert first.endswith(
-            "Running graph:\n"
-            "  (1 + 2) / 10 | 2s | (all)\n"
+            "Running graph: (1 + 2) / 10, 2s\n"
             "  (1 + 2) / 10 | 2s | s\n"
             "  (1 + 2) / 10 | 2s |   m.f\n"
         )
@@ -116,8 +116,13 @@ def test_log_blocks_are_periodic_and_end_with_a_final_block():
         fail(view, ("s", "m.f"), ValueError("bad"))
     text = stream.getvalue()
     final = text[text.rindex("uberjob done") :]
-    assert "  2 / 10, 1 failed | 12s | (all)\n" in final
-    assert text.count("ValueError: bad") == 2  # header line and traceback's last line, once
+    assert final.startswith("uberjob done, 1 failed, elapsed 12s, 0.2 calls/s, updated ")
+    assert "Running graph: 2 / 10, 1 failed, 12s\n" in final
+    assert final.endswith(
+        "Failures: 1 in 1 group\n       1 \u00d7 ValueError: bad  (s \u203a m.f)\n"
+    )
+    # the group's line, its traceback's last line (once), its line in the final block
+    assert text.count("ValueError: bad") == 3
 
 
 def test_times_below_one_second_are_not_shown_and_the_column_drops():
@@ -127,28 +132,54 @@ def test_times_below_one_second_are_not_shown_and_the_column_drops():
         view.increment_running(section=RUN, scope=("m.f",))
         clock.now = 0.5
         view.increment_completed(section=RUN, scope=("m.f",))
-    assert stream.getvalue().endswith("Running graph:\n  1 / 1 | (all)\n  1 / 1 | m.f\n")
+    assert stream.getvalue().endswith("Running graph: 1 / 1\n  1 / 1 | m.f\n")
 
 
-def test_each_failure_is_printed_once_and_groups_beyond_kept_instances_in_one_line():
+def test_each_failure_group_is_printed_once_then_counted():
     view, stream, clock = make_view(terminal=False, max_instances=2)
-    scope = ("s", "m.f")
     with view:
-        view.increment_total(section=RUN, scope=scope, amount=10)
-        fail(view, scope, KeyError("first"))
+        for region in ("east", "west"):
+            view.increment_total(section=RUN, scope=(region, "m.f"), amount=100)
+        fail(view, ("east", "m.f"), KeyError("row 1"))
         view.tick()
         clock.now = 0.3
-        fail(view, scope, KeyError("first"))
-        fail(view, scope, KeyError("first"))  # beyond max_instances: only counted
-        fail(view, scope, ValueError("second\nline two"))  # a new group, no traceback kept
+        for n in range(2, 100):  # the same problem in two scopes: one group, printed once
+            fail(view, ("east" if n % 2 else "west", "m.f"), KeyError(f"row {n}"))
+        fail(view, ("west", "m.f"), ValueError("second\nline two"))  # no traceback kept
         view.tick()
     text = stream.getvalue()
-    assert text.count("failure 1 at 0s: KeyError: 'first'\n  in s, m.f\n    Traceback") == 1
-    assert text.count("failure 2 at 0s: KeyError: 'first'") == 1
-    assert "failure 3" not in text
-    assert text.count("new failure group: ValueError: second …\n  in s, m.f") == 1
+    assert text.count("failure group 1 at 0s: KeyError: 'row 1'\n  in east \u203a m.f\n") == 1
+    assert text.count("Traceback (most recent call last)") == 1
+    assert "\n    KeyError: 'row 1'\n" in text  # the traceback, indented
+    assert text.count("failure group 2 at 0s: ValueError: second \u2026\n  in west \u203a m.f") == 1
     assert "(traceback not kept: 2 already are)" in text
-    assert "\n    KeyError: 'first'\n" in text  # the traceback, indented
+    assert "failure group 3" not in text
+    final = text[text.rindex("uberjob done") :]
+    assert "Failures: 100 in 2 groups\n" in final
+    assert "      99 \u00d7 KeyError: 'row <n>'  (2 scopes)\n" in final
+    assert "       1 \u00d7 ValueError: second \u2026  (west \u203a m.f)\n" in final
+    assert len(text.splitlines()) < 40  # not a traceback per failure
+
+
+def test_a_tiny_run_shows_no_rate_and_a_long_one_shows_time_left():
+    view, stream, clock = make_view(terminal=False)
+    with view:
+        view.increment_total(section=RUN, scope=("m.f",), amount=3)
+        for _ in range(3):
+            view.increment_running(section=RUN, scope=("m.f",))
+            view.increment_completed(section=RUN, scope=("m.f",))
+        clock.now = 0.012
+    assert "calls/s" not in stream.getvalue()
+    view, stream, clock = make_view(terminal=False)
+    with view:
+        view.increment_total(section=RUN, scope=("m.f",), amount=40)
+        for _ in range(10):
+            view.increment_running(section=RUN, scope=("m.f",))
+            view.increment_completed(section=RUN, scope=("m.f",))
+        clock.now = 5.0
+        view.tick()
+        first = stream.getvalue()
+        assert first.startswith("uberjob running, elapsed 5s, about 15s left, 2.0 calls/s")
 
 
 def test_symbolic_tracebacks_of_call_errors_are_printed_after_the_runtime_one():
@@ -163,7 +194,7 @@ def test_symbolic_tracebacks_of_call_errors_are_printed_after_the_runtime_one():
     with view:
         fail(view, ("m.f",), CallErrorLike(ZeroDivisionError("division by zero")))
     text = stream.getvalue()
-    assert "failure 1 at 0s: ZeroDivisionError: division by zero\n  in m.f\n" in text
+    assert "failure group 1 at 0s: ZeroDivisionError: division by zero\n  in m.f\n" in text
     assert (
         "    ZeroDivisionError: division by zero\n"
         "    Symbolic traceback (most recent call last):\n      X\n"
@@ -194,13 +225,14 @@ def test_log_blocks_are_bounded_in_rows():
         for i in range(50):
             view.increment_total(section=RUN, scope=(f"m.f{i}",), amount=1)
     lines = stream.getvalue().splitlines()
-    assert lines[-6:] == [
-        "  0 / 50 | (all)",
-        "   0 / 1 | m.f0",
-        "   0 / 1 | m.f1",
-        "   0 / 1 | m.f2",
-        "   0 / 1 | m.f3",
-        "         | … more scopes",
+    assert lines[-7:] == [
+        "Running graph: 0 / 50",
+        "  0 / 1 | m.f0",
+        "  0 / 1 | m.f1",
+        "  0 / 1 | m.f2",
+        "  0 / 1 | m.f3",
+        "  0 / 1 | m.f4",
+        "        | … more scopes",
     ]
 
 
@@ -240,11 +272,11 @@ def test_terminal_view_draws_live_and_leaves_the_final_picture():
     assert "\x1b[" in raw  # redrawn in place
     assert raw.endswith("\x1b[?25h")  # the cursor is given back
     final = plain(stream)[plain(stream).rindex("uberjob done") :]
-    assert final.startswith("uberjob done  elapsed 1m05s  0.0 calls/s  1 failed\n")
+    assert final.startswith("uberjob done, 1 failed  elapsed 1m05s  0.0 calls/s\n")
     assert re.search(r"Determining stale value stores +━+ 0 / 1 *\n", final)
     assert re.search(r"\n  x +━+ 1 / 4, 1 failed 1m05s *\n", final)
-    assert "1 failed: RuntimeError: oops  (x, m.f)" in final
-    assert plain(stream).count("failure 1 at 1s: RuntimeError: oops") == 1
+    assert "1 failed: RuntimeError: oops  (x \u203a m.f)" in final
+    assert plain(stream).count("failure group 1 at 1s: RuntimeError: oops") == 1
 
 
 def test_terminal_view_folds_big_subtrees():
@@ -294,3 +326,42 @@ def test_a_closed_or_odd_stream_is_not_a_tty():
     closed.close()
     assert ConsoleView(closed)._terminal is False
     assert ConsoleView()._stream is sys.stderr
+
+
+def test_a_60_column_terminal_keeps_the_numbers_whole_and_shrinks_the_bar():
+    clock, stream = Clock(), io.StringIO()
+    view = ConsoleView(
+        stream, terminal=True, width=60, model=ProgressModel(clock=clock), clock=clock
+    )
+    scope = ("customers_in_the_north_east_region", "pipeline.load_invoices_for_customer")
+    with view:
+        view.increment_total(section=RUN, scope=scope, amount=20001)
+        for _ in range(1234):
+            view.increment_running(section=RUN, scope=scope)
+        for _ in range(1200):
+            view.increment_completed(section=RUN, scope=scope)
+        fail(view, scope, ValueError("bad"))
+        clock.now = 1.0
+        view.tick()
+        live = plain(stream)
+    rows = [line for line in live.splitlines() if "━" in line]
+    assert rows
+    assert all(len(line) <= 60 for line in rows)
+    row = next(line for line in rows if "customers" in line)
+    assert row.endswith("(1,200 + 34) / 20,001, 1 failed 1s")
+    assert "…" in row  # the name gave way
+    assert 4 <= row.count("━") < 20  # and the bar shrank
+
+
+def test_the_live_view_draws_no_empty_sections_before_the_totals_are_known():
+    view, stream, clock = make_view(terminal=True)
+    with view:
+        clock.now = 0.5
+        view.tick()
+        assert "0 / 0" not in plain(stream)
+        assert "calls/s" not in plain(stream)
+        view.increment_total(section=RUN, scope=("m.f",), amount=2)
+        clock.now = 1.5
+        view.tick()
+        assert "0 / 2" in plain(stream)
+        assert "counts: (done + running) / total" in plain(stream)

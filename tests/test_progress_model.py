@@ -101,8 +101,12 @@ def check_snapshot(snapshot: dict) -> None:
     assert set(failures) == {"count", "groups", "groups_omitted", "instances_kept", "max_instances"}
     assert sum(g["count"] for g in failures["groups"]) <= failures["count"]
     assert failures["instances_kept"] <= failures["max_instances"]
-    counts = [(-g["count"], g["id"]) for g in failures["groups"]]
-    assert counts == sorted(counts)
+    if snapshot["state"] in ("pending", "running"):  # live: groups keep their place
+        ids = [g["id"] for g in failures["groups"]]
+        assert ids == sorted(ids)
+    else:  # ended: largest first
+        counts = [(-g["count"], g["id"]) for g in failures["groups"]]
+        assert counts == sorted(counts)
     sections = {s["key"]: s["nodes"] for s in snapshot["sections"]}
     for group in failures["groups"]:
         assert set(group) == {
@@ -116,11 +120,17 @@ def check_snapshot(snapshot: dict) -> None:
             "first",
             "last",
             "instances",
+            "scopes",
+            "scopes_omitted",
         }
         nodes = sections[group["section"]]
         if group["type"] != "(other)":
             assert _path(nodes, group["node"]) == group["scope"]
         assert nodes[group["node"]][5] >= group["count"] > 0
+        assert sum(count for _, count in group["scopes"]) <= group["count"]
+        for node, count in group["scopes"]:
+            assert _path(nodes, node)[: len(group["scope"])] == group["scope"]
+            assert nodes[node][5] >= count > 0
         assert group["first"] <= group["last"]
         assert len(group["message"]) <= 1000
     json.dumps(snapshot)  # JSON-able
@@ -384,6 +394,8 @@ def test_a_call_error_is_grouped_by_its_cause_with_both_tracebacks():
         "first": 2.0,
         "last": 3.0,
         "instances": [0, 1],
+        "scopes": [],  # one scope: no breakdown
+        "scopes_omitted": 0,
     }
     first = model.instances()[0]
     assert first["id"] == 0
@@ -410,7 +422,7 @@ def test_a_plain_exception_is_its_own_cause():
     assert model.instances()[0]["traceback"].endswith("Custom: boom")
 
 
-def test_failures_group_by_section_scope_type_and_message():
+def test_failures_group_by_section_type_and_message_pattern_across_scopes():
     model, _ = started_model()
     for section, scope, error in [
         ("run", ("f",), ValueError("a")),
@@ -422,17 +434,59 @@ def test_failures_group_by_section_scope_type_and_message():
     ]:
         model.increment_total(section=section, scope=scope, amount=1)
         model.increment_failed(section=section, scope=scope, exception=error)
+    model.finish("failed")
     groups = model.snapshot()["failures"]["groups"]
-    assert [g["count"] for g in groups] == [2, 1, 1, 1, 1]
-    assert [g["id"] for g in groups] == [0, 1, 2, 3, 4]
-    assert model.group(4)["section"] == "stale"
+    assert [g["count"] for g in groups] == [3, 1, 1, 1]
+    assert [g["id"] for g in groups] == [0, 1, 2, 3]
+    assert model.group(3)["section"] == "stale"
+    # the group of ValueError("a") spans two scopes: it sits at their common ancestor (the
+    # section's root) and breaks its count down per scope, in first-seen order
+    assert groups[0]["node"] == 0
+    assert groups[0]["scope"] == []
+    assert groups[0]["scopes"] == [[1, 2], [2, 1]]  # [row, count]: f twice, g once
 
 
-def test_groups_are_listed_largest_first_and_bounded():
+def test_one_error_raised_in_sibling_scopes_makes_one_group_under_their_parent():
+    model, _ = started_model()
+    for region in range(9):
+        scope = ("customers", f"region {region}", "m.load")
+        model.increment_total(section="run", scope=scope, amount=30)
+        for n in range(30):
+            model.increment_failed(
+                section="run", scope=scope, exception=RuntimeError(f"row {n} is bad")
+            )
+    snapshot = model.snapshot()
+    check_snapshot(snapshot)
+    (group,) = snapshot["failures"]["groups"]
+    assert group["count"] == 270
+    assert group["message"] == "row <n> is bad"
+    assert group["scope"] == ["customers"]
+    assert [count for _, count in group["scopes"]] == [30] * 9
+    nodes = snapshot["sections"][0]["nodes"]
+    assert _path(nodes, group["scopes"][4][0]) == ["customers", "region 4", "m.load"]
+
+
+def test_a_group_lists_its_first_scopes_and_counts_the_rest():
+    from uberjob.progress._failures import MAX_SCOPES_LISTED
+
+    model, _ = started_model()
+    for n in range(MAX_SCOPES_LISTED + 5):
+        model.increment_failed(section="run", scope=(f"s{n}",), exception=ValueError("x"))
+    (group,) = model.snapshot()["failures"]["groups"]
+    assert len(group["scopes"]) == MAX_SCOPES_LISTED
+    assert group["scopes"][0] == [1, 1]
+    assert group["scopes_omitted"] == 5
+
+
+def test_groups_keep_their_place_while_live_and_end_largest_first():
     model, _ = started_model(max_groups=2)
     for message, count in (("a", 1), ("b", 3), ("c", 1), ("d", 3)):
         for _ in range(count):
             model.increment_failed(section="run", scope=("f",), exception=ValueError(message))
+    failures = model.snapshot()["failures"]
+    assert [g["message"] for g in failures["groups"]] == ["a", "b"]
+    assert failures["groups_omitted"] == 2
+    model.finish("failed")
     failures = model.snapshot()["failures"]
     assert [g["message"] for g in failures["groups"]] == ["b", "d"]
     assert failures["groups_omitted"] == 2
@@ -566,7 +620,8 @@ def test_fixtures_follow_the_schema(name):
 
 def test_the_many_failures_snapshot_stays_under_64_kb():
     snapshot = json.loads((FIXTURES_DIR / "snapshots" / "many_failures.json").read_text())
-    assert len(json.dumps(snapshot)) < 64 * 1024
+    # as the widget sends it: compact JSON (its groups' per-scope breakdowns included)
+    assert len(json.dumps(snapshot, separators=(",", ":"))) < 64 * 1024
     assert snapshot["failures"]["count"] == 10_000
     assert sum(1 for row in rows(snapshot) if row[1].startswith("jobs.task_")) == 1000
 
@@ -775,10 +830,12 @@ def test_messages_that_differ_only_in_numbers_make_one_group():
         error = KeyError(f"row {n} at 0x7f{n}")
         model.increment_failed(section="run", scope=("f",), exception=error)
     model.increment_failed(section="run", scope=("f",), exception=KeyError("row missing"))
-    model.increment_failed(section="run", scope=("g",), exception=KeyError("row 3 at 0x7f3"))
+    model.increment_failed(section="run", scope=("g",), exception=KeyError("row 4 at 0x7f3"))
+    model.increment_failed(section="run", scope=("g",), exception=KeyError("row 5 of 6"))
     groups = model.snapshot()["failures"]["groups"]
     assert [(g["scope"], g["message"], g["count"]) for g in groups] == [
-        (["f"], "'row <n> at <n>'", 3),
+        ([], "'row <n> at <n>'", 4),  # one group across scopes f and g
         (["f"], "'row missing'", 1),
-        (["g"], "'row 3 at 0x7f3'", 1),  # alone in its group: the message as it was
+        (["g"], "'row 5 of 6'", 1),  # alone in its group: the message as it was
     ]
+    assert groups[0]["scopes"] == [[1, 3], [2, 1]]

@@ -12,7 +12,7 @@ import uberjob
 from uberjob import RunStopped
 from uberjob.progress import Progress
 from uberjob.progress._fallback import snapshot_summary, static_html
-from uberjob.progress._widget import WidgetProgressObserver
+from uberjob.progress._widget import LIVE_TEXT, WidgetProgressObserver
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -130,6 +130,11 @@ def test_a_background_handle_shown_as_a_cell_value_does_not_repeat_the_widget(mo
 
     shown = []
     monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append(obj))
+
+    class Shell:
+        execution_count = 7
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell)
     plan = uberjob.Plan()
     handle = uberjob.run(plan, output=plan.call(int, 1), background=True, progress="widget")
     assert handle.result(timeout=10) == 1
@@ -139,8 +144,18 @@ def test_a_background_handle_shown_as_a_cell_value_does_not_repeat_the_widget(mo
     assert widget[WIDGET_VIEW]["model_id"] == handle.widget._model_id
     assert picture["text/plain"].startswith("uberjob: running")
     assert final_picture["text/plain"].startswith("uberjob: done, 1 / 1")
-    assert set(handle._repr_mimebundle_()) == {"text/plain"}
-    assert handle._repr_mimebundle_()["text/plain"].startswith("uberjob: done, 1 / 1")
+    # the widget output's text says what it is, not the numbers of its first draw
+    assert widget["text/plain"] == LIVE_TEXT
+    # as the value of the same cell: nothing more (no frozen "running, 0 / 1" line)
+    assert handle.displayed_in_cell == 7
+    handle._ipython_display_()
+    assert len(shown) == 3
+    # in a later cell (%uberjob last, or the handle's name): the widget again, and the summary
+    Shell.execution_count = 8
+    handle._ipython_display_()
+    again = shown[-1]
+    assert again[WIDGET_VIEW]["model_id"] == handle.widget._model_id
+    assert again["text/plain"].startswith("uberjob: done, 1 / 1")
 
 
 class _Updatable:

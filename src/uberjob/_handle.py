@@ -1,8 +1,8 @@
-"""A run's handle: its state, its failures, and for background runs a future of its result.
+"""A run's handle (``uberjob.RunHandle``): its state, failures, widget, and a future of its result.
 
-Every run gets one. ``run(..., background=True)`` returns it at once; a blocking run keeps it as
-the *last run* (``uberjob._handle.last_run()``) so that its failures stay browsable after it
-raised, e.g. by the ``%uberjob failures`` and ``%uberjob debug`` magics.
+Every run gets one. ``run(..., background=True)`` returns it at once; any run can be reached
+afterwards as ``uberjob.last_run()``, so that a blocking run's failures stay browsable after it
+raised (``%uberjob failures``, ``%uberjob debug``) and its widget can be shown elsewhere.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from __future__ import annotations
 import concurrent.futures
 import threading
 import time
-from typing import NamedTuple
 
 from uberjob._engine.owner import Control
+from uberjob._failure_list import Failure, FailureList
 from uberjob.progress._text import short_duration_text
 
-__all__ = ["Failure", "RunHandle", "last_run"]
+__all__ = ["Failure", "FailureList", "RunHandle", "last_run"]
 
 DEFAULT_MAX_FAILURES = 100
 
@@ -24,31 +24,44 @@ _last_run_lock = threading.Lock()
 
 
 def last_run() -> RunHandle | None:
-    """The most recently started run in this process, or None."""
+    """The handle of the run most recently started in this process, or None.
+
+    A run started by a call of another run (a nested run) does not count: after it, this is
+    still the outer run, the one the user started. Use it to reach a blocking run's failures
+    after it raised, or its widget (``uberjob.last_run().widget``) to show it elsewhere.
+    """
     return _last_run
 
 
 def set_last_run(handle: RunHandle) -> None:
+    """Make ``handle`` the last run, unless it is started from inside a call of another run."""
     global _last_run
+    if _in_a_call():
+        return
     with _last_run_lock:
         _last_run = handle
 
 
-class Failure(NamedTuple):
-    """A failed call: ``exception`` is the ``CallError``; its ``__cause__`` is what the call
-    raised, with its traceback, so ``traceback.print_exception`` and ``pdb.post_mortem`` work."""
-
-    section: str
-    scope: tuple
-    exception: BaseException
-
-    @property
-    def cause(self) -> BaseException:
-        return self.exception.__cause__ or self.exception
+def _in_a_call() -> bool:
+    # The threads that run calls and background runs are ours, and named so.
+    return threading.current_thread().name.startswith(("uberjob-worker-", "uberjob-run"))
 
 
 class RunHandle:
-    """The handle of one run (a ``concurrent.futures.Future``-like object)."""
+    """The handle of one run: a ``concurrent.futures.Future``-like object.
+
+    ``uberjob.run(..., background=True)`` returns it; ``uberjob.last_run()`` gives the latest.
+
+    :ivar state: ``"pending"``, ``"running"``, ``"done"``, ``"failed"``, ``"stopped"`` or
+        ``"interrupted"``.
+    :ivar failures: a :class:`FailureList` of the run's failed calls: the first
+        ``max_failures`` with their exceptions (``failure.cause`` has the traceback), and all of
+        them counted and grouped (``failures.groups()``, ``failures.total``), grouped as every
+        progress view groups them.
+    :ivar widget: the run's progress widget (an ``anywidget.AnyWidget``) when it is shown with
+        one, else None. Display it again elsewhere, or wrap it: marimo's
+        ``mo.ui.anywidget(handle.widget)``, Voila, Solara.
+    """
 
     def __init__(self, *, background: bool, max_failures: int = DEFAULT_MAX_FAILURES):
         self.background = background
@@ -56,13 +69,16 @@ class RunHandle:
         self.state = "pending"  # pending, running, done, failed, stopped, interrupted
         self.total = 0
         self.completed = 0
-        self.failure_count = 0
-        self.failures: list[Failure] = []  # the first max_failures, with their tracebacks
+        self.failures = FailureList(max_failures=max_failures)
         self.max_failures = max_failures
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.widget = None  # set by the widget view, so the handle can display as it
         self.widget_displayed = False  # the view showed the widget already (in the run's cell)
+        self.displayed_in_cell: int | None = None  # the execution count of that cell
+        # {reported scope: shown scope} for progress views: a registry run's store reads and
+        # writes (filled before the run section starts; see _registry/physical.py)
+        self.scope_labels: dict[tuple, tuple] = {}
         self._future: concurrent.futures.Future = concurrent.futures.Future()
         self._thread: threading.Thread | None = None
 
@@ -73,10 +89,13 @@ class RunHandle:
         self.started_at = time.monotonic()
         self._future.set_running_or_notify_cancel()
 
+    @property
+    def failure_count(self) -> int:
+        """How many calls failed (``len(failures)`` counts only the kept ones)."""
+        return self.failures.total
+
     def _record_failure(self, section: str, scope: tuple, error: BaseException) -> None:
-        self.failure_count += 1
-        if len(self.failures) < self.max_failures:
-            self.failures.append(Failure(section, scope, error))
+        self.failures.record(section, scope, error)
 
     def _finished(self, result=None, exception: BaseException | None = None) -> None:
         self.ended_at = time.monotonic()
@@ -138,17 +157,29 @@ class RunHandle:
     def __repr__(self) -> str:
         return f"<{self.summary()}>"
 
+    def _ipython_display_(self) -> None:
+        """As a cell's value: nothing in the cell whose output already shows the run's widget
+        (a summary line there would stay as it was drawn, e.g. ``running, 0 / 401``); else the
+        widget again (``%uberjob last``, a later cell) or the summary."""
+        from IPython import get_ipython
+        from IPython.display import display
+
+        shell = get_ipython()
+        cell = getattr(shell, "execution_count", None)
+        if self.widget_displayed and cell is not None and cell == self.displayed_in_cell:
+            return
+        display(self._repr_mimebundle_(), raw=True)
+
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = {"text/plain": self.summary()}
         widget = self.widget
-        if (
-            widget is not None
-            and not self.widget_displayed
-            and hasattr(widget, "_repr_mimebundle_")
-        ):
+        if widget is not None and hasattr(widget, "_repr_mimebundle_"):
             widget_bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
             if isinstance(widget_bundle, tuple):
                 widget_bundle = widget_bundle[0]
             if widget_bundle:
-                bundle = {**widget_bundle, "text/plain": self.summary()}
+                # a live run's widget output says what it is rather than numbers that a saved
+                # notebook would keep as they were (the widget's own text/plain does so)
+                live = self.state in ("pending", "running")
+                bundle = {**widget_bundle} if live else {**widget_bundle, **bundle}
         return bundle

@@ -13,12 +13,17 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import chain
+from typing import TYPE_CHECKING, Any
 
 from uberjob import _builtins
 from uberjob._util.binding import assert_can_bind
+from uberjob._util.graph_type import graph_type
 from uberjob._util.stack import get_stack_frame
 from uberjob._util.validation import assert_is_instance
-from uberjob.graph import Call, Dependency, Graph, KeywordArg, Literal, Node, PositionalArg
+from uberjob.graph import Call, Dependency, KeywordArg, Literal, Node, PositionalArg
+
+if TYPE_CHECKING:
+    from uberjob.graph import Graph
 
 __all__ = ["Plan", "PlanStructure", "plan_structure"]
 
@@ -39,7 +44,7 @@ def is_node(value) -> bool:
 class Plan:
     """A symbolic call graph."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._nodes: dict[Node, None] = {}
         self._deps: dict[Node, list[Node]] = {}
         self._graph: Graph | None = None
@@ -98,7 +103,7 @@ class Plan:
         if node not in (self._nodes if self._graph is None else self._graph):
             raise KeyError(f"The plan does not contain the {what} node {node!r}.")
 
-    def lit(self, value) -> Literal:
+    def lit(self, value: Any) -> Literal:
         """Add a literal value to the plan."""
         if is_node(value) or isinstance(value, Node):
             raise TypeError(f"The value is already a {Node.__name__}.")
@@ -112,7 +117,7 @@ class Plan:
         else:
             self._graph.add_node(node)
 
-    def gather(self, value) -> Node:
+    def gather(self, value: Any) -> Node:
         """Turn a structure that may contain nodes into one node whose value is that structure.
 
         Only exact ``dict``, ``list``, ``set`` and ``tuple`` are looked into, recursively; a node is
@@ -121,7 +126,7 @@ class Plan:
         gathered = self._gather_argument(get_stack_frame(), value)
         return gathered if is_node(gathered) else self.lit(gathered)
 
-    def unpack(self, iterable, length: int) -> tuple[Node, ...]:
+    def unpack(self, iterable: Node, length: int) -> tuple[Node, ...]:
         """Unpack a symbolic iterable of known ``length`` into a tuple of nodes."""
         if type(length) is not int or length < 0:
             raise ValueError(f"length must be a non-negative int; got {length!r}.")
@@ -192,7 +197,7 @@ class Plan:
 
     @graph.setter
     def graph(self, graph: Graph) -> None:
-        assert_is_instance(graph, "graph", Graph)
+        assert_is_instance(graph, "graph", graph_type())
         self._graph = graph
         self._nodes = {}
         self._deps = {}
@@ -217,7 +222,7 @@ def to_networkx(plan: Plan) -> Graph:
     """A networkx graph of ``plan`` (inline argument values become :class:`Literal` nodes)."""
     if plan._graph is not None:
         return plan._graph.copy()
-    graph = Graph()
+    graph = graph_type()()
     graph.add_nodes_from(plan._nodes)
     edges = []
     for node in plan._nodes:

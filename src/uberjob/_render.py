@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from uberjob._plan import Plan, to_networkx
 from uberjob._util import fully_qualified_name
+from uberjob._util.graph_type import graph_type
 from uberjob._util.validation import assert_is_instance
-from uberjob.graph import Dependency, Graph, KeywordArg, Literal, Node, PositionalArg
+from uberjob.graph import Dependency, KeywordArg, Literal, Node, PositionalArg
+
+if TYPE_CHECKING:
+    from uberjob._registry import Registry
+    from uberjob.graph import Graph
 
 __all__ = ["render"]
 
@@ -52,7 +58,7 @@ def _as_graph(plan) -> Graph:
         and (plan[1] is None or isinstance(plan[1], Node))
     ):
         plan = plan[0]  # what run(..., dry_run=True) returns
-    assert_is_instance(plan, "plan", (Plan, Graph))
+    assert_is_instance(plan, "plan", (Plan, graph_type()))
     # to_networkx copies: the user's plan is not switched into graph mode, nor changed.
     return to_networkx(plan) if isinstance(plan, Plan) else plan.copy()
 
@@ -132,13 +138,13 @@ def _in_notebook() -> bool:
 
 
 def render(
-    plan,
+    plan: Plan | Graph | tuple[Plan, Node | None],
     *,
-    registry=None,
+    registry: Registry | None = None,
     predicate: Callable[[Node, dict], bool] | None = None,
     level: int | None = None,
     format: str | None = None,
-):
+) -> bytes | None:
     """Draw a plan's symbolic call graph with Graphviz.
 
     :param plan: a :class:`~uberjob.Plan`, its ``graph``, or the ``(physical_plan, output)``

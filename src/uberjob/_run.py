@@ -6,7 +6,8 @@ import concurrent.futures
 import datetime as dt
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from uberjob._engine import default_max_workers
 from uberjob._engine.compile import compile_plan
@@ -21,10 +22,16 @@ from uberjob._util.validation import assert_is_callable, assert_is_instance
 from uberjob.graph import Node
 from uberjob.progress._basic import guarded
 from uberjob.progress._choose import coerce_progress
+from uberjob.progress._observer import Progress
 
 __all__ = ["default_max_workers", "run"]
 
 _SCHEDULERS = ("default", "random")
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+#: What ``run(progress=...)`` takes (see ``uberjob.progress._choose.coerce_progress``).
+ProgressSpec = bool | str | Progress | Sequence[str | Progress] | None
 
 
 def _validate(
@@ -98,13 +105,13 @@ def _pruned(plan: Plan, output_node: Node | None, roots: list[Node]) -> Plan:
     return pruned
 
 
-def _engine_frames_hidden(run_function):
+def _engine_frames_hidden(run_function: Callable[_P, _R]) -> Callable[_P, _R]:
     """Raise a run's ``CallError`` from ``run()`` itself: the engine's own frames (owner loop,
     dispatch) tell the user nothing; the error's cause keeps the call's own traceback, and its
     message the symbolic one."""
 
     @functools.wraps(run_function)
-    def run(*args, **kwargs):
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return run_function(*args, **kwargs)
         except CallError as error:
@@ -117,20 +124,20 @@ def _engine_frames_hidden(run_function):
 def run(
     plan: Plan,
     *,
-    output=None,
-    registry=None,
+    output: Any = None,
+    registry: Registry | None = None,
     dry_run: bool = False,
     max_workers: int | None = None,
     max_errors: int | None = 0,
     retry: int | Callable | None = None,
     fresh_time: dt.datetime | None = None,
-    progress=True,
+    progress: ProgressSpec = True,
     scheduler: str | None = None,
     transform_physical: Callable | None = None,
     stale_check_max_workers: int | None = None,
-    executor=None,
+    executor: concurrent.futures.Executor | Any | None = None,  # Any: a dask.distributed.Client
     background: bool = False,
-):
+) -> Any:
     """Run a :class:`~uberjob.Plan` and return the value of ``output``.
 
     - Only what ``output`` needs runs; with no output (and no registry) nothing runs.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from typing import Any
 
 __all__ = ["ValueStore"]
 
@@ -16,11 +17,11 @@ class ValueStore(ABC):
     """
 
     @abstractmethod
-    def read(self):
+    def read(self) -> Any:
         """Read the value from the store."""
 
     @abstractmethod
-    def write(self, value) -> None:
+    def write(self, value: Any) -> None:
         """Write a value to the store."""
 
     @abstractmethod

@@ -3,14 +3,21 @@
 A :class:`~uberjob.Plan` keeps its nodes in a compact store of its own; ``plan.graph`` gives the
 same plan as a :class:`networkx.MultiDiGraph` whose nodes are these :class:`Node` objects and whose
 edge keys are :class:`Dependency`, :class:`PositionalArg` or :class:`KeywordArg`.
+
+``Graph`` (``networkx.MultiDiGraph``) is looked up on first use, so that ``import uberjob`` does
+not import networkx (see ``uberjob._util.graph_type``).
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import networkx as nx
+from uberjob._util.graph_type import graph_type
+
+if TYPE_CHECKING:
+    from networkx import MultiDiGraph as Graph
 
 __all__ = [
     "Call",
@@ -24,8 +31,11 @@ __all__ = [
     "get_scope",
 ]
 
-Graph = nx.MultiDiGraph
-"""A symbolic call graph."""
+
+def __getattr__(name: str):
+    if name == "Graph":
+        return graph_type()
+    raise AttributeError(f"module 'uberjob.graph' has no attribute {name!r}")
 
 
 def _repr_scope(scope: tuple) -> str:

@@ -65,7 +65,7 @@ def test_stop_button_stops_a_background_run(lab, page):
     assert int(numbers["started"]) == int(numbers["completed"])
     assert int(numbers["completed"]) < int(numbers["total"])
     count = widget.locator("[data-key='run/0'] .uj-count")
-    expect(count).to_have_text(f"{numbers['completed']} / {numbers['total']}")
+    expect(count).to_have_text(f"{int(numbers['completed']):,} / {int(numbers['total']):,}")
 
 
 BLOCKING = """\
@@ -128,7 +128,7 @@ def test_saved_notebook_reopened_shows_the_final_counts(lab, page):
     nb.cells = [nbformat.v4.new_code_cell(SAVED)]
     nbclient.NotebookClient(nb, kernel_name="python3", store_widget_state=True).execute()
     nbformat.write(nb, lab.root / "saved.ipynb")
-    final = "42 / 51, 8 failed"  # 50 calls, 8 raise; the output's gather never ran
+    final = "42 / 50, 8 failed"  # 50 calls, 8 raise (the output list is ours: not counted)
 
     # Untrusted (as a notebook from elsewhere is): the output's static picture, not a raw repr.
     cells = open_notebook(page, lab, "saved.ipynb", 1)

@@ -45,7 +45,7 @@ def test_the_report_shows_the_run_and_makes_no_network_request(chromium, tmp_pat
     nodes = snapshot["sections"][-1]["nodes"]
     root_total, root_done, root_failed = nodes[0][2], nodes[0][3], nodes[0][5]
     expect(page.locator("[data-key='run/0'] .uj-count")).to_have_text(
-        f"{root_done} / {root_total}, {root_failed} failed"
+        f"{root_done:,} / {root_total:,}, {root_failed:,} failed"
     )
     expect(page.locator(".uj-state")).to_have_text("failed")
     summary = (

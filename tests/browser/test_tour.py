@@ -29,7 +29,8 @@ def test_the_tour_runs_in_jupyterlab_without_errors(lab, page):
     expect(page.locator("[data-mime-type='application/vnd.jupyter.error']")).to_have_count(0)
     widgets = page.locator(".uj-root")
     expect(widgets.first).to_be_visible()
-    assert widgets.count() >= 5
+    # widgets render after their outputs arrive: wait for the fifth (count() does not wait)
+    expect(widgets.nth(4)).to_be_attached()
     # The static pictures below the widgets are hidden wherever the widgets are drawn.
     expect(page.locator(".uj-static").first).to_be_hidden()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

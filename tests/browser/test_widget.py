@@ -59,27 +59,38 @@ def test_a_run_with_failures_is_counted_grouped_and_browsable(lab, page):
 
     # the tree's failed count is the kernel's
     root = widget.locator("[data-key='run/0']")
-    expect(root.locator(".uj-count")).to_have_text(re.compile(rf", {failures} failed$"))
-    total = re.search(r"/ (\d+)", root.locator(".uj-count").inner_text()).group(1)
+    expect(root.locator(".uj-count")).to_have_text(re.compile(rf", {failures:,} failed$"))
+    total = re.search(r"/ ([\d,]+)", root.locator(".uj-count").inner_text()).group(1)
+    total = total.replace(",", "")
     assert int(total) >= 3000
     expect(root.locator("[role=progressbar]")).to_have_attribute("aria-valuemax", total)
 
-    # the failures panel groups them: one group per (scope, type, message), six scopes
+    # the failures panel groups them by type and message across scopes: one group, broken
+    # down by its six scopes
     panel = widget.locator(".uj-failures")
-    expect(panel.locator(".uj-failures-summary")).to_have_text(f"{failures:,} failed in 6 groups")
+    expect(panel.locator(".uj-failures-summary")).to_have_text(f"{failures:,} failed in 1 group")
     groups = panel.locator(".uj-group")
-    expect(groups).to_have_count(6)
-    counts = [
-        int(t.rstrip("\N{MULTIPLICATION SIGN}").replace(",", ""))
-        for t in groups.locator(".uj-group-count").all_inner_texts()
-    ]
-    assert sum(counts) == failures
+    expect(groups).to_have_count(1)
+    expect(groups.locator(".uj-group-count")).to_have_text(f"{failures:,}\N{MULTIPLICATION SIGN}")
     expect(groups.locator(".uj-group-message").first).to_have_text("Something bad happened.")
+    expect(groups.locator(".uj-group-scope")).to_have_text("6 scopes")
 
     # an instance expands to its traceback (message) beside its symbolic one (planning line);
     # the first 100 failures keep theirs, so some group has kept instances
     kept = panel.locator(".uj-group:not([data-kept='0'])").first
     kept.locator(".uj-group-head").click()
+    lines = kept.locator(".uj-group-scope-line")
+    expect(lines).to_have_count(6)
+    per_scope = {
+        line.split("\N{MULTIPLICATION SIGN}", 1)[1].strip(): int(
+            line.split("\N{MULTIPLICATION SIGN}", 1)[0].replace(",", "")
+        )
+        for line in lines.all_inner_texts()
+    }
+    assert sum(per_scope.values()) == failures
+    assert {path.rsplit(" \u203a ", 1)[0] for path in per_scope} == {
+        f"{region} \u203a {year}" for region in ("east", "west") for year in (2021, 2022, 2023)
+    }
     instance = kept.locator(".uj-instance").first
     expect(instance.locator(".uj-instance-head")).to_have_attribute("aria-expanded", "true")
     tracebacks = instance.locator("pre")
@@ -100,21 +111,27 @@ def test_a_run_with_failures_is_counted_grouped_and_browsable(lab, page):
     east = widget.locator(".uj-row", has=page.locator(".uj-name", has_text=re.compile("^east$")))
     east.locator(".uj-name").click()
     expect(east).to_have_attribute("aria-selected", "true")
-    expect(panel.locator(".uj-group:visible")).to_have_count(3)
+    expect(panel.locator(".uj-group:visible")).to_have_count(1)
+    east_count = sum(n for path, n in per_scope.items() if path.startswith("east"))
+    expect(panel.locator(".uj-failures-summary")).to_have_text(
+        f"{east_count:,} of {failures:,} failed in 1 group"
+    )
     expect(panel.locator(".uj-chip")).to_have_text("in east ✕")
     panel.locator(".uj-chip").click()
-    expect(panel.locator(".uj-group:visible")).to_have_count(6)
+    expect(panel.locator(".uj-failures-summary")).to_have_text(f"{failures:,} failed in 1 group")
 
-    # search: a year narrows to the two regions' groups of that year
+    # search: text that no group has hides it, a scope's name finds it
+    panel.locator("input.uj-search").fill("no such text")
+    expect(panel.locator(".uj-group:visible")).to_have_count(0)
     panel.locator("input.uj-search").fill("2022")
-    expect(panel.locator(".uj-group:visible")).to_have_count(2)
+    expect(panel.locator(".uj-group:visible")).to_have_count(1)
     panel.locator("input.uj-search").fill("")
 
     # the HTML report, opened from disk, shows the same counts
     report = lab.root / "dice.html"
     page.goto(report.as_uri())
     expect(page.locator("[data-key='run/0'] .uj-count")).to_have_text(
-        re.compile(rf", {failures} failed$")
+        re.compile(rf", {failures:,} failed$")
     )
 
 

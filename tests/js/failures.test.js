@@ -3,6 +3,7 @@ import { test } from "node:test";
 import {
   click, fixture, fixtureInstances, makeView, press, rowNamed, type, visibleGroups,
 } from "./helpers.js";
+import { shortPath } from "../../js/util.js";
 
 test("the failures panel lists the groups, largest first, and says what is omitted", () => {
   const { root, view } = makeView();
@@ -14,9 +15,39 @@ test("the failures panel lists the groups, largest first, and says what is omitt
   assert.equal(groups[0].querySelector(".uj-group-count")?.textContent, `${first.count.toLocaleString("en-US")}×`);
   assert.equal(groups[0].querySelector(".uj-group-type")?.textContent, first.type);
   assert.equal(groups[0].querySelector(".uj-group-message")?.textContent, first.message);
-  assert.equal(groups[0].querySelector(".uj-group-scope")?.textContent, first.scope.join(" › ") || "(any scope)");
+  // the first group spans every scope (its 20 first listed, the rest counted)
+  assert.equal(groups[0].querySelector(".uj-group-scope")?.textContent, "1,000 scopes");
   assert.match(root.querySelector(".uj-failures-summary")?.textContent ?? "", /^10,000 failed in 100 groups$/);
   assert.match(root.textContent ?? "", /901 more groups not listed/);
+});
+
+test("one error raised in many scopes is one group with a per-scope breakdown", () => {
+  const { root, view } = makeView();
+  const snap = fixture("many_failures");
+  view.update(snap);
+  const g = snap.failures.groups.find((/** @type {any} */ x) => x.message === "bad record b");
+  const el = /** @type {HTMLElement} */ (root.querySelector(`[data-group="${g.id}"]`));
+  assert.equal(el.querySelector(".uj-group-scope")?.textContent,
+    `${(g.scopes.length + g.scopes_omitted).toLocaleString("en-US")} scopes`);
+  click(/** @type {HTMLElement} */ (el.querySelector(".uj-group-head")));
+  const lines = [...el.querySelectorAll(".uj-group-scope-line")];
+  assert.equal(lines.length, g.scopes.length);
+  const [node, count] = g.scopes[0];
+  assert.equal(lines[0].querySelector(".uj-group-scope-count")?.textContent, `${count}×`);
+  const nodes = snap.sections[0].nodes;
+  assert.equal(lines[0].getAttribute("title"), `${nodes[nodes[node][0]][1]} › ${nodes[node][1]}`);
+  assert.match(el.textContent ?? "", new RegExp(`and ${g.scopes_omitted} more scopes`));
+});
+
+test("scope paths are shortened from the left: the leaf tells failures apart", () => {
+  assert.equal(shortPath(["a", "b"]), "a › b");
+  const parts = ["customers", "regions of the north-east", "2024", "revenue.load_invoices"];
+  const short = shortPath(parts, 40);
+  assert.ok(short.length <= 40, short);
+  assert.ok(short.startsWith("… "), short);
+  assert.ok(short.endsWith("2024 › revenue.load_invoices"), short);
+  assert.ok(shortPath(["x".repeat(100)], 20).endsWith("x".repeat(10)));
+  assert.ok(shortPath(["x".repeat(100)], 20).length <= 20);
 });
 
 test("no failures: no panel", () => {
@@ -66,7 +97,11 @@ test("selecting a scope in the tree filters the failures to its subtree", () => 
   const row = rowNamed(root, scopeTop);
   click(/** @type {HTMLElement} */ (row.querySelector(".uj-name")));
   assert.equal(row.getAttribute("aria-selected"), "true");
-  const expected = snap.failures.groups.filter((/** @type {any} */ x) => x.scope[0] === scopeTop);
+  // a group shows when it lies in the scope or one of its listed scopes does
+  const nodes = snap.sections[0].nodes;
+  const top = (/** @type {number} */ i) => { while (nodes[i][0] > 0) i = nodes[i][0]; return nodes[i][1]; };
+  const expected = snap.failures.groups.filter((/** @type {any} */ x) => x.scope[0] === scopeTop
+    || x.scopes.some((/** @type {[number, number]} */ [node]) => top(node) === scopeTop));
   const shown = visibleGroups(root);
   assert.equal(shown.length, expected.length);
   assert.ok(shown.length < snap.failures.groups.length);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fixture, makeView } from "./helpers.js";
-import { countText, formatDuration, formatRate } from "../../js/util.js";
+import { countText, formatDuration, formatRate, remainingSeconds } from "../../js/util.js";
 
 test("the header shows the state word, elapsed time and calls per second", () => {
   const { root, view } = makeView();
@@ -69,4 +69,61 @@ test("the UI state (folds, selection, search, open groups) survives a new view",
   assert.equal(open.length, 1);
   view2.restoreUiState({ trees: [["run", [[99999, true]]]], selection: { key: "run", index: 99999 }, query: "x", groups: [424242] });
   assert.equal(/** @type {HTMLInputElement} */ (root2.querySelector(".uj-search")).value, "x");
+});
+
+test("the header says how the run ended and how many failed; a tiny run shows no rate", () => {
+  const { root, view } = makeView();
+  const snap = fixture("stale_and_run");
+  view.update({ ...snap, failures: { ...snap.failures, count: 9 } });
+  assert.equal(root.querySelector(".uj-state")?.textContent, "stopped");
+  assert.equal(root.querySelector(".uj-state-failed")?.textContent, "9 failed");
+  assert.equal(root.querySelector(".uj-header")?.textContent?.startsWith("stopped9 failed"), true);
+  view.update({ ...fixture("small"), elapsed: 0.012, rate: 246 });   // 3 calls in 12 ms
+  assert.equal(root.querySelector(".uj-rate")?.textContent, "");
+  assert.equal(root.querySelector(".uj-state-failed")?.textContent, "2 failed");
+});
+
+test("counts have thousands separators; the legend explains (done + running) / total", () => {
+  assert.equal(countText(20001, 20001, 0, 0, false), "20,001 / 20,001");
+  assert.equal(countText(304, 1064, 8, 1200, true), "1,064 / 304, 1,200 failed");
+  assert.equal(countText(20000, 1064, 8, 3, true), "(1,064 + 8) / 20,000, 3 failed");
+  const { root, view } = makeView();
+  view.update(fixture("small"));
+  const legend = /** @type {HTMLElement} */ (root.querySelector(".uj-legend"));
+  assert.equal(legend.textContent, "(done + running) / total");
+  assert.equal(legend.hidden, false);
+  assert.match(legend.title, /calls finished, calls running now, calls planned/);
+  assert.match(root.querySelector(".uj-count")?.getAttribute("title") ?? "", /done \+ running/);
+  view.update(fixture("deep_tree"));   // done: no running form, no legend
+  assert.equal(legend.hidden, true);
+});
+
+test("time left: for the run and per scope, once there is enough to go on", () => {
+  assert.equal(remainingSeconds(100, 0, 10), null);     // nothing finished yet
+  assert.equal(remainingSeconds(100, 50, 1), null);     // the first seconds
+  assert.equal(remainingSeconds(100, 100, 10), null);   // all finished
+  assert.equal(remainingSeconds(100, 25, 10), 30);
+  const { root, view } = makeView();
+  const snap = fixture("small");   // running, 4.25 s: 4 + 2 of 42 finished; a scope 2 + 2 of 40
+  view.update(snap);
+  assert.equal(root.querySelector(".uj-remaining")?.textContent, "about 25s left");
+  const root0 = root.querySelector("[data-key='run/0'] .uj-time");
+  assert.equal(root0?.textContent, "25s left");
+  assert.ok(root0?.classList.contains("uj-left"));
+  // a scope with 4 finished calls is not enough to go on: its share of time shows
+  assert.equal(root.querySelector("[data-key='run/3'] .uj-time")?.textContent, "2.8s");
+  view.update({ ...snap, state: "done" });
+  assert.equal(root.querySelector(".uj-remaining")?.textContent, "");
+  assert.equal(root0?.textContent, "4.3s");   // its share of the run's time again
+});
+
+test("sections share their column widths, so their bars line up", () => {
+  const { root, view } = makeView();
+  view.update(fixture("stale_and_run"));
+  const sections = /** @type {HTMLElement} */ (root.querySelector(".uj-sections"));
+  assert.match(sections.style.getPropertyValue("--uj-name-w"), /^\d+ch$/);
+  assert.match(sections.style.getPropertyValue("--uj-count-w"), /^\d+ch$/);
+  for (const tree of root.querySelectorAll(".uj-tree")) {
+    assert.equal(/** @type {HTMLElement} */ (tree).style.getPropertyValue("--uj-name-w"), "");
+  }
 });

@@ -126,3 +126,31 @@ test("twisty clicks and arrow keys fold and unfold; Enter selects", () => {
   assert.equal(rowNamed(root, "out").getAttribute("aria-selected"), "true");
   assert.equal(root.querySelectorAll("[tabindex='0'].uj-row").length, 2, "one tab stop per tree");
 });
+
+test("a row focused directly (Tab, a screen reader) becomes the row the arrow keys move from", () => {
+  const { root, view } = makeView();
+  view.update(fixture("deep_tree"));
+  const rows = visibleRows(root).filter((r) => r.closest("[data-section='run']"));
+  const third = /** @type {HTMLElement} */ (rows[3]);
+  third.focus();                               // no click: focus moved by something else
+  assert.equal(document.activeElement, third);
+  assert.equal(third.tabIndex, 0);
+  press(third, "ArrowDown");
+  assert.equal(document.activeElement, rows[4]);
+  assert.equal(rows[3].tabIndex, -1);
+  assert.equal(root.querySelectorAll("[data-section='run'] [tabindex='0'].uj-row").length, 1);
+});
+
+test("a registry run's store rows are told apart from computed calls", () => {
+  const { root, view } = makeView();
+  const snap = fixture("small");
+  const nodes = [[-1, "Running graph", 12, 12, 0, 0, 0], [0, "m.square", 4, 4, 0, 0, 0],
+    [0, "m.square (written to store)", 4, 4, 0, 0, 0],
+    [0, "m.square (up to date, read from store)", 4, 4, 0, 0, 0]];
+  view.update({ ...snap, state: "done", sections: [{ key: "run", title: "Running graph", nodes }] });
+  assert.equal(rowNamed(root, "m.square").classList.contains("uj-store"), false);
+  assert.equal(rowNamed(root, "m.square (written to store)").classList.contains("uj-store"), true);
+  assert.equal(rowNamed(root, "m.square (written to store)").classList.contains("uj-fresh"), false);
+  const fresh = rowNamed(root, "m.square (up to date, read from store)");
+  assert.equal(fresh.classList.contains("uj-fresh"), true);
+});

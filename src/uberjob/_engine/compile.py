@@ -26,7 +26,11 @@ from uberjob._plan import PlanStructure
 from uberjob._util import fully_qualified_name
 from uberjob.graph import Call, Literal, Node
 
-__all__ = ["CompiledPlan", "CycleError", "InternalScope", "compile_plan"]
+__all__ = ["NO_NODE", "CompiledPlan", "CycleError", "InternalScope", "compile_plan"]
+
+#: An index that names no node: no fused successor, no output (a constant or none), a worker
+#: that has not started a call yet. Indices are >= 0, so ``i >= 0`` tests for a node.
+NO_NODE = -1
 
 
 class InternalScope(tuple):
@@ -85,11 +89,11 @@ class CompiledPlan:
         self.succ: list = []  # index -> None, a successor index, or a list of them
         self.waiting: list[int] = []  # index -> number of unfinished predecessor edges
         self.uses: list[int] = []  # index -> number of argument edges that read its value
-        self.fuse: list[int] = []  # index -> the successor its worker runs next, or -1
+        self.fuse: list[int] = []  # index -> the successor its worker runs next, or NO_NODE
         self.values: list = []  # index -> value once computed (released when no longer used)
         self.scopes: list[tuple] = []  # index -> progress scope (*node.scope, function name)
         self.scope_totals: Counter = Counter()
-        self.output: int = -1  # index of the output node, -1 when constant or absent
+        self.output: int = NO_NODE  # index of the output node (NO_NODE: a constant or none)
         self.output_value = None  # the output's value when it is a constant
 
     def __len__(self) -> int:
@@ -398,12 +402,12 @@ def compile_plan(
     compiled.scope_totals.pop((), None)  # literals that wait for dependencies are not calls
     for scope in internal.values():  # nor are gathers and unpacks
         compiled.scope_totals.pop(scope, None)
-    compiled.fuse = [-1] * len(order)
+    compiled.fuse = [NO_NODE] * len(order)
     if output is not None:
         if type(output) is Literal and not deps_of(output):
             compiled.output_value = output.value
         else:
-            compiled.output = output._index if output._epoch is epoch else -1
+            compiled.output = output._index if output._epoch is epoch else NO_NODE
     if scheduler == "random":
         _permute(compiled, random.sample(range(len(order)), len(order)))
     if fuse:
@@ -435,7 +439,7 @@ def _permute(compiled: CompiledPlan, new_of: list[int]) -> None:
                  "uses", "values", "scopes"):  # fmt: skip
         setattr(compiled, name, moved(getattr(compiled, name)))
     compiled.preds = compiled.refs if same_preds else moved(compiled.preds)
-    if compiled.output >= 0:
+    if compiled.output != NO_NODE:
         compiled.output = new_of[compiled.output]
 
 

@@ -123,6 +123,9 @@ class ClusterLostError(ConnectionError):
 
 
 class DaskDispatcher:
+    """Submits calls to a Dask cluster as tasks that read their arguments' futures, lowest index
+    first, at most ``cap`` in flight, one graph per owner turn (see the module docstring)."""
+
     def __init__(self, compiled, client, *, max_workers: int | None, retry, control: Control):
         self.compiled = compiled
         self.client = client

@@ -28,6 +28,9 @@ def invoke(fn, args, kwargs, retry):
 
 
 class ExecutorDispatcher:
+    """Submits calls to a ``concurrent.futures.Executor``, lowest index first, at most ``cap``
+    in flight; the futures' done-callbacks report ends (see the module docstring)."""
+
     def __init__(self, compiled, executor, *, max_workers: int | None, retry, control: Control):
         self.compiled = compiled
         self.executor = executor

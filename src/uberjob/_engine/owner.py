@@ -56,17 +56,27 @@ from __future__ import annotations
 import gc
 import time
 from heapq import heappop, heappush
-from queue import Empty
+from queue import Empty, SimpleQueue
+from typing import Protocol
 
-from uberjob._engine.compile import InternalScope
+from uberjob._engine.compile import NO_NODE, InternalScope
+from uberjob._engine.counting import NO_RUN, ProgressCounter
 from uberjob._errors import RunStopped, chained_call_error
 
-__all__ = ["DISCARD", "DONE", "DONE_NEXT", "FAIL", "START", "Control", "run_owner_loop"]
+__all__ = [
+    "DISCARD",
+    "DONE",
+    "DONE_NEXT",
+    "FAIL",
+    "START",
+    "Control",
+    "Dispatcher",
+    "run_owner_loop",
+]
 
 START, DONE, FAIL, DISCARD, DONE_NEXT = range(5)
 SHIFT = 3
 MASK = 7
-_NO_RUN = object()  # the scope of no run of counted calls (see run_owner_loop)
 POLL_SECONDS = 0.1  # how long the owner blocks before checking for interrupts and stops
 TICK_SECONDS = 0.02  # how often, at most, the observer's tick() is called
 #: How far past the frontier calls may start, per call the dispatcher runs at once (see above).
@@ -74,14 +84,63 @@ WINDOW_PER_WORKER = 4
 
 
 class Control:
-    """Flags the owner sets and workers read (a plain attribute read is atomic)."""
+    """A run's flags: plain attributes, since one write or read of an attribute is atomic.
+
+    - ``halt``: no new call may start; calls in flight finish. Written by the owner (error limit
+      exceeded, interrupt), by a worker whose failure exceeds the error limit (so that no other
+      call starts before the owner sees it), by a dispatcher's ``abandon()``, and by
+      ``RunHandle.stop()`` from any thread. Read by workers before each call and by the owner.
+    - ``shutdown``: idle workers exit. Written by the dispatcher (``close()``/``abandon()``);
+      read by workers when the heap is empty and while they wait for room to report a failure.
+    - ``stop_requested``: a stop was asked for (``RunHandle.stop()``, any thread): the run ends
+      with ``RunStopped`` once nothing is in flight. Read by the owner.
+    """
 
     __slots__ = ("halt", "shutdown", "stop_requested")
 
     def __init__(self):
-        self.halt = False  # no new call may start
-        self.shutdown = False  # idle workers exit
-        self.stop_requested = False  # set by another thread: stop scheduling, then RunStopped
+        self.halt = False
+        self.shutdown = False
+        self.stop_requested = False
+
+
+class Dispatcher(Protocol):
+    """What the owner loop needs of a dispatcher (threads.py, executors.py, dask.py).
+
+    Every method is called from the owner's thread; workers and callbacks only put events.
+    """
+
+    #: Events ``(i << SHIFT) | kind`` from workers or callbacks; the owner is the only reader.
+    events: SimpleQueue
+    #: How many calls run at once: the owner's window is ``WINDOW_PER_WORKER`` times this.
+    width: int
+
+    def start(self) -> None:
+        """Prepare to run (threads start with the first work; Dask checks its cluster)."""
+
+    def submit(self, i: int) -> None:
+        """Hand over ready call ``i``."""
+
+    def submit_many(self, indices: list[int]) -> None:
+        """Hand over ready calls, ``indices`` sorted ascending."""
+
+    def pump(self) -> None:
+        """Once per owner turn: submit what a cap on calls in flight held back."""
+
+    def failure(self, i: int) -> BaseException:
+        """The exception of call ``i``, once, after its ``FAIL`` event."""
+
+    def close(self) -> None:
+        """The run is over and nothing is outstanding: release threads and resources."""
+
+    def abandon(self) -> None:
+        """Interrupt: halt, start nothing new, cancel what can be cancelled."""
+
+    # Optional members, looked up with getattr:
+    # - ``running_slots``: a list, per worker, of the call it runs (NO_NODE before its first):
+    #   a dispatcher with it reports no START events (threads.py).
+    # - ``claims``: a dict of calls that workers made ready and took themselves (threads.py).
+    # - ``settle()``: told when the owner has processed a call's end (caps on calls in flight).
 
 
 def _freeze_existing_objects() -> bool:
@@ -94,7 +153,9 @@ def _freeze_existing_objects() -> bool:
     return True
 
 
-def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, section="run"):
+def run_owner_loop(
+    compiled, dispatcher: Dispatcher, *, observer, max_errors, handle, section="run"
+):
     """Run ``compiled`` to the end through ``dispatcher``; return the output value.
 
     ``handle`` (a RunHandle) carries the Control flags and receives the completed count and the
@@ -117,88 +178,18 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     output = compiled.output
     control = handle.control
     completed = handle.completed
-    internal_done = 0  # completed calls of InternalScope (counted, when counting, to subtract)
-    increment_running = observer.increment_running
-    increment_completed = observer.increment_completed
     tick = getattr(observer, "tick", None) or (lambda: None)
-    # Observers that take batches (ProgressModel.record_batch) get a turn's starts and
-    # completions counted per scope, at the end of the turn, instead of one call per event.
-    # Most calls are seen once, at their end, as started *and* completed; they mostly come in
-    # runs of one scope (a layer of calls planned in one loop), so the current run is counted
-    # in a local (`scope is run_scope`: no hashing) and folded into both dicts when the scope
-    # changes. Starts and ends seen apart (a START event, a slot read) go to the dicts at once.
-    record_batch = getattr(observer, "record_batch", None)
-    started: dict[tuple, int] = {}
-    finished: dict[tuple, int] = {}
-    run_scope = _NO_RUN  # never a scope: per-event observers take the slow path every time
-    run_count = 0
-    counted_start = bytearray(n)
+    counter = ProgressCounter(observer, scopes, section)  # (counting.py)
+    counted_start = counter.counted_start
+    run_scope, run_count = NO_RUN, 0  # the current run of calls of one scope (counting.py)
     # Starts that no event reports are seen when the loop turns; it turns at least once per
     # redraw interval then, so a long call shows as running (and is credited its time) in time.
     running_slots = getattr(dispatcher, "running_slots", None)
-    if getattr(observer, "observes_nothing", False):  # null_progress: nothing to count
-        record_batch = running_slots = None
-        counting = False
-    else:
-        counting = True
+    counting = not getattr(observer, "observes_nothing", False)  # null_progress: nothing to count
+    batched = counting and counter.batched
+    if not counting:
+        running_slots = None
     poll_seconds = POLL_SECONDS if running_slots is None else TICK_SECONDS
-
-    def count_start(i: int) -> None:
-        """Count the start of call ``i``, seen before its end."""
-        counted_start[i] = 1
-        scope = scopes[i]
-        if type(scope) is InternalScope:  # not a call the user planned
-            return
-        if record_batch is None:
-            increment_running(section=section, scope=scope)
-        else:
-            started[scope] = started.get(scope, 0) + 1
-
-    def count_finish(i: int) -> None:
-        """Count the end of call ``i``, whose start was counted on its own."""
-        nonlocal internal_done
-        scope = scopes[i]
-        if type(scope) is InternalScope:
-            internal_done += 1
-            return
-        if record_batch is None:
-            increment_completed(section=section, scope=scope)
-        else:
-            finished[scope] = finished.get(scope, 0) + 1
-
-    def count_start_and_finish(i: int) -> None:
-        """Count call ``i`` as started and completed (the hot path handles runs of one scope)."""
-        nonlocal run_scope, run_count, internal_done
-        scope = scopes[i]
-        if type(scope) is InternalScope:  # (never the run's scope: it always comes here)
-            internal_done += 1
-            return
-        if record_batch is None:
-            increment_running(section=section, scope=scope)
-            increment_completed(section=section, scope=scope)
-            return
-        fold_run()
-        run_scope, run_count = scope, 1
-
-    def fold_run() -> None:
-        nonlocal run_count
-        if run_count:
-            started[run_scope] = started.get(run_scope, 0) + run_count
-            finished[run_scope] = finished.get(run_scope, 0) + run_count
-            run_count = 0
-
-    def count_running_slots() -> None:
-        """Count the starts of calls that workers are running and nobody reported yet."""
-        for i in running_slots:
-            if i >= 0 and not counted_start[i]:
-                count_start(i)
-
-    def flush() -> None:
-        fold_run()
-        if started or finished:
-            record_batch(section, started, finished)
-            started.clear()
-            finished.clear()
 
     errors = 0
     first_error = None
@@ -257,7 +248,7 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
         while stack:
             j = stack.pop()
             following = fuse[j]
-            if following >= 0 and not resolved[following]:
+            if following != NO_NODE and not resolved[following]:
                 resolved[following] = 1
                 stack.append(following)
             successors = succ[j]
@@ -329,13 +320,13 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                     completed += 1
                     if counting:  # (a run without progress skips all of it)
                         if counted_start[i]:  # its start was seen on its own
-                            count_finish(i)
+                            counter.finish(i)
                         else:
                             counted_start[i] = 1  # a stale running slot may still show it
                             if scopes[i] is run_scope:
                                 run_count += 1
                             else:
-                                count_start_and_finish(i)
+                                run_scope, run_count = counter.new_run(i, run_scope, run_count)
                     # release_and_advance(i, ready), inlined: once per call, the hottest code here
                     for j in refs[i]:
                         left = uses[j] - 1
@@ -373,14 +364,14 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                     else:
                         resolved[fuse[i]] = 1
                 elif kind == START:  # from dispatchers without running slots
-                    count_start(i)
+                    counter.start(i)
                 elif kind == FAIL:
                     outstanding -= 1
                     if settle is not None:
                         settle()
                     errors += 1
                     if not counted_start[i]:
-                        count_start(i)
+                        counter.start(i)
                     error = chained_call_error(nodes[i], dispatcher.failure(i))
                     if first_error is None:
                         first_error = error
@@ -388,8 +379,8 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                     if type(scope) is InternalScope:  # reported under a plain tuple: a
                         scope = tuple(scope)  # failed unpack is the user's to see
                     handle._record_failure(section, scope, error)
-                    if record_batch is not None:
-                        flush()  # the failed call's start must be counted before its failure
+                    if batched:  # the failed call's start must be counted before its failure
+                        run_count = counter.flush(run_scope, run_count)
                     observer.increment_failed(section=section, scope=scope, exception=error)
                     if max_errors is not None and errors > max_errors:
                         control.halt = True
@@ -424,11 +415,11 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
                 elif held:
                     release_held()
             dispatcher.pump()
-            handle.completed = completed - internal_done
+            handle.completed = completed - counter.internal_done
             if running_slots is not None:
-                count_running_slots()
-            if record_batch is not None:
-                flush()
+                counter.count_running_slots(running_slots)
+            if batched:
+                run_count = counter.flush(run_scope, run_count)
             now = time.monotonic()
             if now >= next_tick:
                 next_tick = now + TICK_SECONDS
@@ -440,14 +431,14 @@ def run_owner_loop(compiled, dispatcher, *, observer, max_errors, handle, sectio
     finally:
         if frozen:
             gc.unfreeze()
-        handle.completed = completed - internal_done
-        if record_batch is not None:
-            flush()
+        handle.completed = completed - counter.internal_done
+        if batched:
+            counter.flush(run_scope, run_count)
     dispatcher.close()
     if control.stop_requested:  # a stopped run is stopped, whatever failed before the stop
         raise RunStopped("The run was stopped before it finished.")
     if first_error is not None:
         raise first_error
-    if output >= 0:
+    if output != NO_NODE:
         return values[output]
     return compiled.output_value

@@ -38,6 +38,7 @@ import threading
 from heapq import heappop, heappush
 from queue import SimpleQueue
 
+from uberjob._engine.compile import NO_NODE
 from uberjob._engine.owner import DISCARD, DONE, DONE_NEXT, FAIL, SHIFT, Control
 
 __all__ = ["MAX_PENDING_FAILURES", "ThreadDispatcher"]
@@ -51,6 +52,14 @@ if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():  # pragma: no 
 
 
 class ThreadDispatcher:
+    """Runs a compiled plan's calls on ``max_workers`` threads of its own (the default).
+
+    Ready calls wait in one heap shared with the workers, lowest index first; workers report
+    each call's end as an event, write the call they run in ``running_slots``, run fused
+    successors and the successors they claim without a round trip through the owner, and wait
+    for room before reporting a failure (see the module docstring).
+    """
+
     def __init__(
         self, compiled, *, max_workers: int, max_errors: int | None, retry, control: Control
     ):
@@ -74,9 +83,9 @@ class ThreadDispatcher:
             threading.Thread(target=self._work, args=(k,), name=f"uberjob-worker-{k}", daemon=True)
             for k in range(max(1, min(max_workers, calls)))
         ]
-        # running_slots[k]: the call worker k started last (-1 before its first). Stale once it
+        # running_slots[k]: the call worker k started last (NO_NODE before its first). Stale once it
         # has reported that call's end; the owner knows which ends it has seen.
-        self.running_slots = [-1] * len(self._threads)
+        self.running_slots = [NO_NODE] * len(self._threads)
         self.width = len(self._threads)  # calls that run at once (the owner's window, owner.py)
 
     def start(self) -> None:
@@ -178,7 +187,7 @@ class ThreadDispatcher:
             if control.halt:
                 report(i << SHIFT | DISCARD)
                 continue
-            previous = -1
+            previous = NO_NODE  # a fused predecessor whose value this call is the only reader of
             while True:
                 running[k] = i  # a list store is atomic: the owner sees this call as started
                 kwargs = kwargs_list[i]
@@ -198,7 +207,7 @@ class ThreadDispatcher:
                                 args[key] = values[j]
                             else:
                                 kwargs[key] = values[j]
-                if previous >= 0 and previous != output:
+                if previous != NO_NODE and previous != output:
                     values[previous] = None  # a fused predecessor's only reader has its value
                 try:
                     # Inside the try: a retry decorator that raises when applied fails the call.
@@ -232,7 +241,7 @@ class ThreadDispatcher:
                             if j != output:
                                 values[j] = None
                 following = fuse[i]
-                if following >= 0 and not control.halt:
+                if following != NO_NODE and not control.halt:
                     report(i << SHIFT | DONE_NEXT)
                     previous, i = i, following
                     continue
@@ -267,13 +276,13 @@ class ThreadDispatcher:
                     lowest_waiting = heap[0]
                 except IndexError:
                     lowest_waiting = claimed[0] + 1
-                run_next = -1 if lowest_waiting < claimed[0] else claimed.pop(0)
+                run_next = NO_NODE if lowest_waiting < claimed[0] else claimed.pop(0)
                 for s in claimed:
                     heappush(heap, s)
                     give(None)
-                if run_next < 0:
+                if run_next == NO_NODE:
                     break
                 if control.halt:
                     report(run_next << SHIFT | DISCARD)
                     break
-                previous, i = -1, run_next
+                previous, i = NO_NODE, run_next

@@ -25,6 +25,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from uberjob._failure_list import FailureList
+
 __all__ = ["FailureList", "UberjobMagics"]
 
 _COMMANDS = ("last", "failures", "debug", "stop")
@@ -286,7 +288,7 @@ class UberjobMagics(Magics):
         handle = _last_run()
         if command == "last":
             return handle
-        return FailureList(handle.failures, total=handle.failure_count)
+        return handle.failures
 
     def _stop(self) -> None:
         from uberjob._handle import last_run
@@ -318,49 +320,6 @@ class UberjobMagics(Magics):
         print(f"uberjob: failure {index} in {_scope_text(failure.scope)}: {_one_line(cause)}")
         debugger = self.shell.debugger_cls()
         _post_mortem(debugger, tb, frames[start])
-
-
-# -- failures ----------------------------------------------------------------------------------
-
-
-class FailureList(list):
-    """The failures of a run (``Failure(section, scope, exception)``), shown grouped."""
-
-    def __init__(self, failures, *, total: int | None = None):
-        super().__init__(failures)
-        self.total = len(self) if total is None else total
-
-    def groups(self) -> list[tuple[tuple, list[int]]]:
-        """``[((scope, type name, message), [failure numbers])]``, biggest group first."""
-        groups: dict[tuple, list[int]] = {}
-        for number, failure in enumerate(self):
-            cause = failure.cause
-            key = (failure.scope, type(cause).__name__, str(cause))
-            groups.setdefault(key, []).append(number)
-        return sorted(groups.items(), key=lambda item: (-len(item[1]), item[1][0]))
-
-    def text(self) -> str:
-        if not self.total:
-            return "uberjob: no failures."
-        groups = self.groups()
-        head = f"uberjob: {self.total:,} failed"
-        if self.total > len(self):
-            head += f" (the first {len(self):,} kept with tracebacks)"
-        lines = [f"{head}, in {len(groups):,} group{'s' if len(groups) != 1 else ''}:"]
-        for (scope, type_name, message), numbers in groups:
-            shown = ", ".join(str(n) for n in numbers[:8]) + (
-                ", \u2026" if len(numbers) > 8 else ""
-            )
-            lines.append(f"  {len(numbers):>5,} \u00d7 {type_name}: {_shorten(message)}")
-            lines.append(f"          in {_scope_text(scope)}   [failures {shown}]")
-        lines.append("Debug one with %uberjob debug K; each item's .cause has the traceback.")
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(self.text())
 
 
 def _scope_text(scope: tuple) -> str:

@@ -39,7 +39,7 @@ class Registry:
 
     __slots__ = ("mapping",)
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.mapping: dict[Node, RegistryValue] = {}
 
     def add(self, node: Node, value_store: ValueStore) -> None:

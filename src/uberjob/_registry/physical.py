@@ -10,8 +10,12 @@ For a node ``n`` with store ``s``:
 - an explicit dependency on ``n`` becomes a dependency on its write (or barrier) when ``n`` is
   stale, and is dropped when it is fresh (the stored value is already there).
 
-The reads and writes take the scope of the node they replace (plus its function's name), so
-progress shows them under it; their symbolic traceback is the ``registry.add`` / ``source`` line.
+The reads and writes take the scope of the node they replace (plus its function's name), as in
+1.0's physical plan; their symbolic traceback is the ``registry.add`` / ``source`` line. Progress
+views show them beside the node's own row, as what happened to its value
+(:meth:`PhysicalStructure.progress_labels`): ``square (written to store)``, ``square (read from
+store)``, or ``square (up to date, read from store)`` when the stored value was fresh and the call
+did not run, so a call's row counts calls of the function only.
 
 Nothing is copied: :class:`PhysicalStructure` is an overlay on the plan's structure that the
 compiler reads like any other, rewriting the arguments of only the calls it is asked about. The
@@ -22,11 +26,17 @@ write calls (and barriers) are the roots that must run even when no output is re
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from uberjob._engine.compile import _postorder
 from uberjob._plan import Plan, PlanStructure
 from uberjob._util import fully_qualified_name
+from uberjob._util.graph_type import graph_type
 from uberjob._value_store import ValueStore
-from uberjob.graph import Call, Dependency, Graph, KeywordArg, Literal, Node, PositionalArg
+from uberjob.graph import Call, Dependency, KeywordArg, Literal, Node, PositionalArg
+
+if TYPE_CHECKING:
+    from uberjob.graph import Graph
 
 __all__ = ["Barrier", "PhysicalStructure"]
 
@@ -88,6 +98,29 @@ class PhysicalStructure(PlanStructure):
             output = self._read(output)
         self.output = output
         self.roots = ([output] if output is not None else []) + roots
+
+    def progress_labels(self) -> dict[tuple, tuple]:
+        """How progress views show the reads' and writes' scopes: {the scope the engine
+        reports (the node's scope, its function, the store method): the scope to show}."""
+        labels: dict[tuple, tuple] = {}
+        fresh_reads: dict[tuple, bool] = {}
+        for node, read in self._read_of.items():
+            reported = (*read.scope, fully_qualified_name(read.fn))
+            fresh = node not in self._write_of
+            fresh_reads[reported] = fresh_reads.get(reported, True) and fresh
+            labels[reported] = node
+        for node, write in self._write_of.items():
+            if type(write) is Call:
+                labels[(*write.scope, fully_qualified_name(write.fn))] = node
+        shown = {}
+        for reported, node in labels.items():
+            if reported in fresh_reads:
+                what = "up to date, read from store" if fresh_reads[reported] else "read from store"
+            else:
+                what = "written to store"
+            name = fully_qualified_name(node.fn) if type(node) is Call else "value"
+            shown[reported] = (*node.scope, f"{name} ({what})")
+        return shown
 
     def _scope(self, node: Node) -> tuple:
         """The scope of the calls that replace ``node``: its scope and function name."""
@@ -163,7 +196,7 @@ class PhysicalStructure(PlanStructure):
     def to_plan(self, roots: list[Node] | None = None) -> Plan:
         """What ``roots`` (default: the output and the writes) need, as a plan in graph mode."""
         order, _ = _postorder(self.roots if roots is None else roots, self)
-        graph = Graph()
+        graph = graph_type()()
         graph.add_nodes_from(order)
         stores: dict = {}  # a store's read and write share one literal, as in 1.0
         for node in order:

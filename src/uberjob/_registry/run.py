@@ -96,6 +96,8 @@ def run_with_registry(
             run_structure, run_roots, run_output, scheduler=scheduler or "default", fuse=fuse
         )
         handle.total = sum(compiled.scope_totals.values())
+        if run_structure is physical:  # views show reads and writes as what happened to a value
+            handle.scope_labels.update(physical.progress_labels())
         for scope, count in compiled.scope_totals.items():
             observer.increment_total(section="run", scope=scope, amount=count)
         if dry_run:

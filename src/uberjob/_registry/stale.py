@@ -25,6 +25,7 @@ import threading
 import time
 from collections import Counter
 
+from uberjob._builtins import INTERNAL_FUNCTIONS
 from uberjob._errors import RunStopped, chained_call_error
 from uberjob._util import fully_qualified_name
 from uberjob.graph import Call, Literal
@@ -45,7 +46,8 @@ def naive_local(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def stale_scopes(order, mapping) -> list:
-    """The ``"stale"`` progress scope of each node of ``order`` (``None`` for a non-call):
+    """The ``"stale"`` progress scope of each node of ``order`` (``None`` for a non-call, and
+    for a gather/unpack helper without a store: not a call the user planned, so not counted):
     ``(*scope, function name)``, plus the store's class name for a node that has a store."""
     cache: dict = {}
     scopes = []
@@ -54,6 +56,9 @@ def stale_scopes(order, mapping) -> list:
             scopes.append(None)
             continue
         entry = mapping.get(node)
+        if entry is None and _is_internal(node.fn):
+            scopes.append(None)
+            continue
         store_type = None if entry is None else type(entry.value_store)
         fn = node.fn
         try:
@@ -69,6 +74,13 @@ def stale_scopes(order, mapping) -> list:
                 cache[key] = scope
         scopes.append(scope)
     return scopes
+
+
+def _is_internal(fn) -> bool:
+    try:
+        return fn in INTERNAL_FUNCTIONS
+    except TypeError:  # an unhashable callable is the user's
+        return False
 
 
 def _modified_time(store, retry) -> tuple:

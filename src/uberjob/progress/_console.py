@@ -2,9 +2,10 @@
 
 On a terminal, a compact live view (header, scope tree with stacked bars, top failure groups) is
 redrawn in place with ``rich``. Anywhere else (a log file, CI, a notebook's stderr) the view
-prints periodic text blocks the way uberjob 1.0 did, and a final block. In both modes each new
-failure is printed once: with its tracebacks while the model keeps them (``max_instances``), and
-as one line per new group after that.
+prints periodic text blocks the way uberjob 1.0 did, and a final block. In both modes each failure
+*group* (one type and message pattern, across scopes: the grouping of every view) is printed once,
+the first time it appears, with the tracebacks of its first failure while the model keeps them
+(``max_instances``); after that, the groups' counts grow in the live view and in the blocks.
 
 Text from user code (scope values, exception messages, tracebacks) is always printed literally:
 it goes into ``rich.text.Text`` objects, which never interpret markup.
@@ -25,7 +26,17 @@ from rich.text import Text
 
 from uberjob.progress._model import ProgressModel
 from uberjob.progress._observer import Progress
-from uberjob.progress._text import count_text, duration_text
+from uberjob.progress._text import (
+    COUNT_LEGEND,
+    MIN_RATE_SECONDS,
+    PATH_SEPARATOR,
+    count_text,
+    duration_text,
+    group_scope_text,
+    node_path,
+    remaining_seconds,
+    run_remaining_seconds,
+)
 from uberjob.progress._view import ModelView
 
 __all__ = ["ConsoleView", "console_progress"]
@@ -37,7 +48,9 @@ _STATE_STYLES = {"running": "cyan", "done": "green", "failed": "red"}
 class ConsoleView(ModelView):
     """Progress printed to ``stream``: live on a terminal, periodic blocks otherwise.
 
-    :param stream: Where to write; ``sys.stderr`` (as it is when the view is made) by default.
+    :param stream: Where to write: any text stream (a file, ``sys.stdout``, a ``StringIO``);
+        ``sys.stderr`` (as it is when the view is made) by default. ``console_progress(stream)``
+        makes a ``Progress`` that writes there.
     :param terminal: Force the live terminal view (True) or the log blocks (False); by default,
         whether ``stream`` is a TTY.
     :param width: The terminal width for the live view (rich detects it by default).
@@ -50,6 +63,8 @@ class ConsoleView(ModelView):
     #: Most scope rows per section in the live view and in a log block.
     max_live_rows: int = 24
     max_block_rows: int = 200
+    #: Most failure groups listed with their counts in a log block.
+    max_block_groups: int = 10
 
     def __init__(
         self,
@@ -63,8 +78,7 @@ class ConsoleView(ModelView):
         super().__init__(model, clock=clock)
         self._stream = stream if stream is not None else sys.stderr
         self._terminal = _is_tty(self._stream) if terminal is None else terminal
-        self._next_instance = 0
-        self._announced_groups: set[int] = set()
+        self._next_group = 0  # groups before this id were printed
         self._printed_done_sections: set[str] = set()
         self._started_at: float | None = None
         self._last_block_at: float | None = None
@@ -102,39 +116,69 @@ class ConsoleView(ModelView):
 
     def _live_view(self, snapshot: dict) -> Group:
         failures = snapshot["failures"]
+        live = snapshot["state"] in _LIVE_STATES
         header = Text()
         header.append("uberjob ", style="bold")
         header.append(snapshot["state"], style=_STATE_STYLES.get(snapshot["state"], "yellow"))
-        header.append(f"  elapsed {duration_text(snapshot['elapsed'])}")
-        header.append(f"  {snapshot['rate']:.1f} calls/s")
         if failures["count"]:
-            header.append(f"  {failures['count']} failed", style="red")
-        # One grid for every section, so that the columns line up across sections.
-        table = Table.grid(padding=(0, 1))
-        for _ in range(4):
-            table.add_column(no_wrap=True)
-        live = snapshot["state"] in _LIVE_STATES
-        sections = snapshot["sections"]
-        budget = max(4, min(self.max_live_rows, (self._console.height - 6) // len(sections)))
+            header.append(f", {failures['count']:,} failed", style="red")
+        header.append(f"  elapsed {duration_text(snapshot['elapsed'])}")
+        left = run_remaining_seconds(snapshot)
+        if left is not None:
+            header.append(f"  about {duration_text(left)} left")
+        if snapshot["elapsed"] >= MIN_RATE_SECONDS:
+            header.append(f"  {_rate_text(snapshot['rate'])}")
+        sections = [s for s in snapshot["sections"] if s["nodes"][0][2] or not live]
+        if not sections:  # the totals are not known yet: nothing to draw but the header
+            return Group(header)
+        budget = max(4, min(self.max_live_rows, (self._console.height - 7) // len(sections)))
+        rows = []  # (depth, name, count, time, counts) or a "more" marker (None)
         for section in sections:
             nodes = section["nodes"]
             for depth, row in _tree_order(nodes, budget, _open_depth(nodes, budget)):
                 if row is None:
-                    table.add_row(Text("  … more scopes", style="dim"))
+                    rows.append(None)
                     continue
                 _, name, total, completed, running, failed, seconds = row
-                table.add_row(
-                    Text("  " * depth + name, style="bold" if depth == 0 else ""),
-                    _bar(total, completed, running, failed),
-                    Text(count_text(total, completed, running, failed, live=live)),
-                    Text(duration_text(seconds) if seconds >= 1 else ""),
-                )
+                count = count_text(total, completed, running, failed, live=live)
+                left = remaining_seconds(total, completed + failed, snapshot["elapsed"])
+                if live and left is not None:
+                    time_text = f"{duration_text(left)} left"
+                else:
+                    time_text = duration_text(seconds) if seconds >= 1 else ""
+                rows.append((depth, name, count, time_text, (total, completed, running, failed)))
+        # Numbers win: the count and time columns keep their width; the bar shrinks first
+        # (down to 4 cells) before the names are cut (with an ellipsis).
+        count_width = max((len(r[2]) for r in rows if r), default=0)
+        time_width = max((len(r[3]) for r in rows if r), default=0)
+        name_width = max((2 * r[0] + len(r[1]) for r in rows if r), default=0)
+        room = self._console.width - count_width - time_width - 3  # 3 column gaps
+        bar_width = max(4, min(20, room - name_width))
+        name_width = max(6, min(name_width, room - bar_width))
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True, width=name_width, overflow="ellipsis")
+        table.add_column(no_wrap=True, width=bar_width)
+        table.add_column(no_wrap=True, min_width=count_width)
+        table.add_column(no_wrap=True, justify="right")
+        for row in rows:
+            if row is None:
+                table.add_row(Text("  … more scopes", style="dim"))
+                continue
+            depth, name, count, time_text, counts = row
+            table.add_row(
+                Text("  " * depth + name, style="bold" if depth == 0 else ""),
+                _bar(*counts, width=bar_width),
+                Text(count),
+                Text(time_text, style="italic" if time_text.endswith("left") else ""),
+            )
         parts = [header, table]
+        if live:
+            parts.append(Text(f"counts: {COUNT_LEGEND}", style="dim"))
         for group in failures["groups"][:3]:
             line = Text()
-            line.append(f"{group['count']} failed: ", style="red")
+            line.append(f"{group['count']:,} failed: ", style="red")
             line.append(f"{group['type']}: {_first_line(group['message'])}")
-            line.append(f"  ({_scope_text(group)})", style="dim")
+            line.append(f"  ({group_scope_text(group)})", style="dim")
             line.truncate(self._console.width, overflow="ellipsis")
             parts.append(line)
         return Group(*parts)
@@ -159,10 +203,17 @@ class ConsoleView(ModelView):
             self._stream.flush()
 
     def _block(self, snapshot: dict, final: bool) -> str:
-        lines = [
-            f"uberjob {snapshot['state']}, elapsed {duration_text(snapshot['elapsed'])}, "
-            f"{snapshot['rate']:.1f} calls/s, updated {time.strftime('%Y-%m-%d %H:%M:%S')}"
-        ]
+        head = f"uberjob {snapshot['state']}"
+        failures = snapshot["failures"]
+        if failures["count"]:
+            head += f", {failures['count']:,} failed"
+        head += f", elapsed {duration_text(snapshot['elapsed'])}"
+        left = run_remaining_seconds(snapshot)
+        if left is not None:
+            head += f", about {duration_text(left)} left"
+        if snapshot["elapsed"] >= MIN_RATE_SECONDS:
+            head += f", {_rate_text(snapshot['rate'])}"
+        lines = [f"{head}, updated {time.strftime('%Y-%m-%d %H:%M:%S')}"]
         live = snapshot["state"] in _LIVE_STATES
         for section in snapshot["sections"]:
             root = section["nodes"][0]
@@ -171,43 +222,74 @@ class ConsoleView(ModelView):
                 continue  # as in 1.0: a finished section is printed once, not in every block
             if done:
                 self._printed_done_sections.add(section["key"])
-            rows = list(_tree_order(section["nodes"], self.max_block_rows))
+            # The section's own line carries its counts; its scopes follow, one per line.
+            rows = list(_tree_order(section["nodes"], self.max_block_rows + 1))[1:]
+            title = f"{section['title']}: {_row_count(root, live)}"
+            if root[6] >= 1:
+                title += f", {duration_text(root[6])}"
+            lines.append(title)
+            if not rows:
+                continue
             counts = [_row_count(row, live) if row else "" for _, row in rows]
             times = [duration_text(row[6]) if row and row[6] >= 1 else "" for _, row in rows]
             count_width = max(map(len, counts))
             time_width = max(map(len, times))
-            lines.append(f"{section['title']}:")
             for (depth, row), count, seconds in zip(rows, counts, times, strict=True):
-                if row is None:
-                    name = "… more scopes"
-                else:
-                    name = "  " * (depth - 1) + row[1] if depth else "(all)"
+                name = "… more scopes" if row is None else "  " * (depth - 1) + row[1]
                 columns = [count.rjust(count_width), seconds.rjust(time_width), name]
                 lines.append("  " + " | ".join(columns if time_width else columns[::2]))
+        groups = failures["groups"]
+        if groups:
+            total = len(groups) + failures["groups_omitted"]
+            lines.append(f"Failures: {failures['count']:,} in {total:,} group{_s(total)}")
+            for group in groups[: self.max_block_groups]:
+                message = _first_line(group["message"])
+                lines.append(
+                    f"  {group['count']:>6,} \u00d7 {group['type']}: {message}"
+                    f"  ({group_scope_text(group, None)})"
+                )
+            if total > self.max_block_groups:
+                lines.append(f"  … {total - self.max_block_groups:,} more groups")
         return "\n".join(lines)
 
     # ----- failures (both modes) -----
 
     def _new_failure_texts(self, snapshot: dict) -> Iterator[str]:
-        """Each kept instance once, with its tracebacks; then each new group without one."""
-        for instance in self.model.instances(self._next_instance):
-            self._next_instance = instance["id"] + 1
-            group = self.model.group(instance["group"])
-            self._announced_groups.add(group["id"])
-            body = "\n".join(filter(None, (instance["traceback"], instance["symbolic"])))
-            yield (
-                f"failure {instance['id'] + 1} at {duration_text(instance['time'])}: "
-                f"{group['type']}: {_first_line(group['message'])}\n"
-                f"  in {_scope_text(group)}\n{textwrap.indent(body, '    ')}"
-            )
-        for group in snapshot["failures"]["groups"]:
-            if group["id"] not in self._announced_groups:
-                self._announced_groups.add(group["id"])
-                yield (
-                    f"new failure group: {group['type']}: {_first_line(group['message'])}\n"
-                    f"  in {_scope_text(group)} (traceback not kept: "
-                    f"{snapshot['failures']['max_instances']} already are)"
+        """Each new failure group once, with the tracebacks of its first failure if kept."""
+        failures = snapshot["failures"]
+        group_count = len(failures["groups"]) + failures["groups_omitted"]
+        while self._next_group < group_count:
+            group = self.model.group(self._next_group)
+            self._next_group += 1
+            # The group's first failure, as it happened (the group may have grown since).
+            instance = self._first_instance(group)
+            message = instance["message"] if instance else group["message"]
+            first_scope = group["scope"]
+            if group["scopes"]:
+                nodes = next(
+                    s["nodes"] for s in snapshot["sections"] if s["key"] == group["section"]
                 )
+                first_scope = node_path(nodes, group["scopes"][0][0])
+            where = PATH_SEPARATOR.join(first_scope) or "(any scope)"
+            if group["section"] != "run":
+                where += f" [{group['section']}]"
+            text = (
+                f"failure group {group['id'] + 1} at {duration_text(group['first'])}: "
+                f"{group['type']}: {_first_line(message)}\n  in {where}"
+            )
+            if instance is not None:
+                body = "\n".join(filter(None, (instance["traceback"], instance["symbolic"])))
+                text += "\n" + textwrap.indent(body, "    ")
+            else:
+                text += f" (traceback not kept: {failures['max_instances']:,} already are)"
+            yield text
+
+    def _first_instance(self, group: dict) -> dict | None:
+        if not group["instances"]:
+            return None
+        first = group["instances"][0]
+        kept = self.model.instances(first)
+        return kept[0] if kept and kept[0]["id"] == first else None
 
 
 def _is_tty(stream) -> bool:
@@ -270,9 +352,12 @@ def _bar(total: int, completed: int, running: int, failed: int, width: int = 20)
     return bar
 
 
-def _scope_text(group: dict) -> str:
-    scope = ", ".join(group["scope"]) or "(several scopes)"
-    return scope if group["section"] == "run" else f"{scope} [{group['section']}]"
+def _rate_text(rate: float) -> str:
+    return f"{rate:,.1f} calls/s" if rate < 10 else f"{rate:,.0f} calls/s"
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def _first_line(message: str) -> str:
@@ -280,5 +365,24 @@ def _first_line(message: str) -> str:
     return f"{first} …" if rest else first
 
 
-console_progress = Progress(ConsoleView)
-"""Progress on ``sys.stderr``: live on a terminal, periodic text blocks in a log."""
+class _ConsoleProgress(Progress):
+    """``console_progress`` itself, and ``console_progress(stream)`` for another stream."""
+
+    __slots__ = ()
+
+    def __call__(self, stream: TextIO | None = None, **options) -> Progress:
+        """Progress written to ``stream`` (any text stream; ``sys.stderr`` by default).
+
+        ``options`` are :class:`ConsoleView`'s: ``terminal`` (force the live view or the log
+        blocks) and ``width``.
+        """
+        if stream is not None and not callable(getattr(stream, "write", None)):
+            raise TypeError(
+                f"stream must be a text stream with a write method; got {type(stream).__name__}."
+            )
+        return Progress(lambda: ConsoleView(stream, **options))
+
+
+console_progress = _ConsoleProgress(ConsoleView)
+"""Progress on ``sys.stderr``: live on a terminal, periodic text blocks in a log.
+``console_progress(stream)`` writes to another stream (``console_progress(sys.stdout)``)."""

@@ -8,18 +8,22 @@ keep their traceback text; beyond that only counts grow.
 
 from __future__ import annotations
 
+import heapq
 import re
 import traceback
 from typing import NamedTuple
 
 __all__ = [
     "MAX_MESSAGE_CHARS",
+    "MAX_SCOPES_LISTED",
     "MAX_TRACEBACK_CHARS",
     "FailureLog",
     "FailureText",
     "describe_failure",
+    "drop_repeated_frames",
     "exception_type_name",
     "message_pattern",
+    "name_cells",
 ]
 
 MAX_MESSAGE_CHARS = 1000
@@ -65,9 +69,66 @@ def describe_failure(exception: BaseException, *, with_traceback: bool) -> Failu
             runtime = "".join(traceback.format_exception(original)).rstrip()
         except Exception as error:  # a hostile __str__ must not break progress reporting
             runtime = f"(traceback unavailable: {type(error).__name__})"
-        runtime = _cut_middle(runtime, MAX_TRACEBACK_CHARS)
+        cells = _notebook_cells()
+        runtime = _cut_middle(name_cells(runtime, cells), MAX_TRACEBACK_CHARS)
+        symbolic = drop_repeated_frames(name_cells(symbolic, cells))
     message = _safe_str(original)[:MAX_MESSAGE_CHARS]
     return FailureText(exception_type_name(original), message, runtime, symbolic)
+
+
+_FRAME = re.compile(r'^(?P<indent>[ \t]*)File "(?P<file>[^"\n]+)", line (?P<line>\d+)', re.M)
+
+
+def _notebook_cells() -> dict[str, int]:
+    """IPython's {file name of a cell's code: its execution count}, or {} outside IPython."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    mapping = getattr(getattr(shell, "compile", None), "_filename_map", None)
+    return mapping if isinstance(mapping, dict) else {}
+
+
+def name_cells(text: str, cells: dict[str, int]) -> str:
+    """Frames in a notebook cell's code named as IPython names them: ``Cell In[3], line 14``
+    instead of a kernel's temporary file (``.../ipykernel_<pid>/<hash>.py``)."""
+    if not cells or not text:
+        return text
+
+    def replace(match: re.Match) -> str:
+        number = cells.get(match["file"])
+        if number is None:
+            return match[0]
+        return f"{match['indent']}Cell In[{number}], line {match['line']}"
+
+    return _FRAME.sub(replace, text)
+
+
+_ANY_FRAME = re.compile(r'^[ \t]*(?:File "[^"\n]+"|Cell In\[\d+\]), line \d+')
+
+
+def drop_repeated_frames(text: str) -> str:
+    """A traceback without a frame that repeats the place of the frame before it: a list
+    comprehension at module level is a frame of its own (``<listcomp>`` below ``<module>``)
+    at the same line, which says nothing new."""
+    lines = text.split("\n")
+    kept: list[str] = []
+    previous = None
+    skipping = False
+    for line in lines:
+        match = _ANY_FRAME.match(line)
+        if match:
+            place = match[0].strip()
+            skipping = place == previous
+            previous = place
+            if skipping:
+                continue
+        elif skipping and line.startswith("    "):
+            continue  # the repeated frame's source line
+        else:
+            skipping = False
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def _safe_str(value: object) -> str:
@@ -94,11 +155,17 @@ def message_pattern(message: str) -> str:
     return _NUMBER.sub("<n>", message)
 
 
+#: How many of a group's scopes a snapshot lists (first seen first); the rest are counted.
+MAX_SCOPES_LISTED = 20
+
+
 class _Group:
-    """Failures that share (section, scope, type, message pattern).
+    """Failures that share (section, type, message pattern), across scopes.
 
     The group's ``message`` is the failures' message while they all say the same, and the
-    pattern (numbers shown as ``<n>``) once they differ.
+    pattern (numbers shown as ``<n>``) once they differ. ``node`` is the deepest row that holds
+    every failing scope (the scope itself while there is one); ``rows`` counts the failures per
+    failing scope's row, in first-seen order.
     """
 
     __slots__ = (
@@ -109,6 +176,7 @@ class _Group:
         "last",
         "message",
         "node",
+        "rows",
         "scope",
         "section",
         "type",
@@ -133,8 +201,12 @@ class _Group:
         self.count = 0
         self.first = self.last = elapsed
         self.instances: list[int] = []
+        self.rows: dict[int, int] = {}
 
     def to_json(self) -> dict:
+        """The group as a snapshot lists it."""
+        # one scope: no breakdown (the group's own node and count say it all)
+        listed = list(self.rows.items())[:MAX_SCOPES_LISTED] if len(self.rows) > 1 else []
         return {
             "id": self.id,
             "section": self.section,
@@ -146,6 +218,9 @@ class _Group:
             "first": self.first,
             "last": self.last,
             "instances": self.instances.copy(),
+            # [row, count] pairs: the row's path is in the section's nodes (payload stays small)
+            "scopes": [[row, n] for row, n in listed],
+            "scopes_omitted": len(self.rows) - len(listed) if listed else 0,
         }
 
 
@@ -170,7 +245,7 @@ class FailureLog:
     def add(self, sec, row: int, failure: FailureText, elapsed: float) -> None:
         elapsed = round(elapsed, 3)
         pattern = message_pattern(failure.message)
-        key = (sec.key, row, failure.type, pattern)
+        key = (sec.key, failure.type, pattern)
         group = self._by_key.get(key)
         if group is None:
             if self._distinct < self.max_group_keys:
@@ -182,6 +257,12 @@ class FailureLog:
                 group = self._overflow_group(sec, elapsed)
         elif group.message != failure.message and group.type != self.OVERFLOW_TYPE:
             group.message = pattern
+        if row not in group.rows:
+            group.rows[row] = 0
+            if group.node != row and group.type != self.OVERFLOW_TYPE:
+                group.node = _common_ancestor(sec.parents, group.node, row)
+                group.scope = sec.path(group.node)
+        group.rows[row] += 1
         group.count += 1
         group.last = elapsed
         self.count += 1
@@ -200,15 +281,34 @@ class FailureLog:
             )
 
     def _overflow_group(self, sec, elapsed: float) -> _Group:
-        key = (sec.key, None, self.OVERFLOW_TYPE, None)
+        key = (sec.key, self.OVERFLOW_TYPE, None)
         group = self._by_key.get(key)
         if group is None:
             message = f"failures beyond the first {self.max_group_keys} distinct groups"
             group = self._new_group(key, sec.key, 0, [], self.OVERFLOW_TYPE, message, elapsed)
         return group
 
+    def listed(self, max_groups: int, *, live: bool) -> list[_Group]:
+        """The groups a snapshot lists: while the run is live, the first ``max_groups`` in
+        first-seen order (a group keeps its place: nothing moves under the reader's mouse);
+        once it ended, the largest first (ties by first occurrence)."""
+        if live:
+            return self.groups[:max_groups]
+        return heapq.nsmallest(max_groups, self.groups, key=lambda g: (-g.count, g.id))
+
     def _new_group(self, key: tuple, *fields) -> _Group:
         group = _Group(len(self.groups), *fields)
         self.groups.append(group)
         self._by_key[key] = group
         return group
+
+
+def _common_ancestor(parents: list[int], a: int, b: int) -> int:
+    """The deepest row that is ``a`` or an ancestor of it and ``b`` or an ancestor of it."""
+    ancestors = set()
+    while a >= 0:
+        ancestors.add(a)
+        a = parents[a]
+    while b not in ancestors:
+        b = parents[b]
+    return b

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from uberjob.progress._text import short_duration_text
+from uberjob.progress._text import group_scope_text, short_duration_text
 
 __all__ = ["StaticPicture", "snapshot_summary", "static_html"]
 
@@ -85,7 +85,7 @@ def static_html(snapshot: dict) -> str:
     if groups:
         parts.append(f"<p><strong>Failures: {failures.get('count', 0):,}</strong></p><ul>")
         for group in groups[:_MAX_GROUPS]:
-            scope = " \u203a ".join(str(part) for part in group.get("scope", []))
+            scope = group_scope_text(group, None)
             parts.append(
                 f"<li>{group.get('count', 0):,} \u00d7 <code>{esc(str(group.get('type', '')))}: "
                 f"{esc(str(group.get('message', '')))}</code> in {esc(scope)}</li>"

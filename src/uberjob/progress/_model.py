@@ -15,7 +15,6 @@ Instead of touching every running scope on every event, the model keeps the runn
 
 from __future__ import annotations
 
-import heapq
 import threading
 import time
 from collections.abc import Callable
@@ -147,6 +146,10 @@ class ProgressModel(ProgressObserver):
         self._integral = 0.0  # I(t) as of self._integral_time
         self._integral_time = 0.0
         self._version = 0
+        #: {scope as reported: scope as shown} for the "run" section (a run's handle fills it:
+        #: a registry's store reads and writes show as what happened to a value). Read once per
+        #: distinct scope, when its row is made.
+        self.scope_labels: dict[tuple, tuple] = {}
 
     # ----- lifecycle -----
 
@@ -280,7 +283,8 @@ class ProgressModel(ProgressObserver):
                 for sec in self._ordered_sections()
             ]
             groups = self._failures.groups
-            listed = heapq.nsmallest(self._max_groups, groups, key=lambda g: (-g.count, g.id))
+            live = self._state not in _FINAL_STATES
+            listed = self._failures.listed(self._max_groups, live=live)
             return {
                 "schema": SCHEMA_VERSION,
                 "state": self._state,
@@ -289,7 +293,7 @@ class ProgressModel(ProgressObserver):
                 "sections": sections,
                 "failures": {
                     "count": self._failures.count,
-                    "groups": [group.to_json() for group in listed],
+                    "groups": [self._group_json(group) for group in listed],
                     "groups_omitted": len(groups) - len(listed),
                     "instances_kept": len(self._failures.instances),
                     "max_instances": self._failures.max_instances,
@@ -307,7 +311,10 @@ class ProgressModel(ProgressObserver):
     def group(self, group_id: int) -> dict:
         """One failure group as listed in a snapshot, even when the snapshot omits it."""
         with self._lock:
-            return self._failures.groups[group_id].to_json()
+            return self._group_json(self._failures.groups[group_id])
+
+    def _group_json(self, group) -> dict:
+        return group.to_json()
 
     # ----- internals (callers hold the lock) -----
 
@@ -317,7 +324,8 @@ class ProgressModel(ProgressObserver):
             sec = self._sections.get(section)
             if sec is None:
                 sec = self._sections[section] = _Section(section)
-            leaf = self._leaves[(section, scope)] = (sec, sec.row_of(scope))
+            shown = self.scope_labels.get(scope, scope) if section == "run" else scope
+            leaf = self._leaves[(section, scope)] = (sec, sec.row_of(shown))
         return leaf
 
     def _advance_integral(self, now: float) -> None:

@@ -84,6 +84,12 @@ class ModelView(ProgressObserver):
             # The run's own exception matters more than a broken display: don't mask it.
             _logger.exception("uberjob: drawing the final progress failed")
 
+    def attach_run(self, run) -> None:
+        # The run's scope labels (a registry's store reads and writes) name the model's rows.
+        labels = getattr(run, "scope_labels", None)
+        if isinstance(labels, dict):
+            self.model.scope_labels = labels
+
     def tick(self) -> None:
         now = self._clock()
         if self._drawn_at is None:

@@ -19,9 +19,19 @@ import os
 import time
 from collections.abc import Callable
 
-import anywidget
-import ipywidgets
-import traitlets
+try:
+    import anywidget
+    import ipywidgets
+    import traitlets
+except ModuleNotFoundError as missing:
+    # What progress="widget" (or uberjob.progress.widget_progress) hits without the widget
+    # library: say how to get it, and what works without it.
+    raise ModuleNotFoundError(
+        f"uberjob's progress widget needs the anywidget package ({missing}). Install it with "
+        "`pip install anywidget`, or `pip install 'uberjob[notebook]'` for all a notebook "
+        'needs; or show progress without it: progress="console" or progress="html:PATH".',
+        name=missing.name,
+    ) from missing
 
 from uberjob.progress._fallback import StaticPicture, snapshot_summary
 from uberjob.progress._html import STATIC, static_path
@@ -116,8 +126,12 @@ class ProgressWidget(anywidget.AnyWidget):
         # The widget view and a one-line summary for places that show text only (the static
         # picture is an output of its own: see WidgetProgressObserver._show). Built here
         # rather than by ipywidgets, whose text is a repr of every trait (the JS bundle too).
+        # A saved notebook keeps this text as it was when the output was made, so a live run
+        # says only what it is; the static picture below it carries the final summary.
+        snapshot = self._snapshot
+        live = snapshot.get("state") in ("pending", "running")
         return {
-            "text/plain": snapshot_summary(self._snapshot),
+            "text/plain": LIVE_TEXT if live else snapshot_summary(snapshot),
             "application/vnd.jupyter.widget-view+json": {
                 "version_major": 2,
                 "version_minor": 0,
@@ -143,6 +157,9 @@ def _shared_layout() -> ipywidgets.Layout:
         _layout = ipywidgets.Layout()
     return _layout
 
+
+#: The text/plain of a widget output made while its run goes on (see ``_repr_mimebundle_``).
+LIVE_TEXT = "uberjob: live progress widget (the run's final summary follows)"
 
 #: A blocking run that ends sooner than this shows its widget once, when it ends: creating and
 #: displaying a widget costs a few ms in a kernel, a tenth of a 20,000-call run. Later runs are
@@ -174,6 +191,7 @@ class WidgetProgressObserver(ModelView):
         self._display = display
         self._static_handle = None
         self._displayed = False
+        self._static_shown = False
         self._attached_run = None
         self._instances_sent = 0
 
@@ -191,6 +209,7 @@ class WidgetProgressObserver(ModelView):
 
     def attach_run(self, run) -> None:
         """The run's handle displays as this widget; a background run gets a Stop button."""
+        super().attach_run(run)
         self._attached_run = run
         if self._widget is not None:
             self._link_run(self._widget)
@@ -217,7 +236,15 @@ class WidgetProgressObserver(ModelView):
             return
         from IPython.display import display
 
-        display(widget._repr_mimebundle_(), raw=True)
+        from uberjob.progress._choose import in_marimo
+
+        marimo = in_marimo()
+        if marimo:
+            # marimo draws an anywidget given as itself, and shows the static picture as well
+            # as it (nothing hides it there): the widget alone.
+            display(widget)
+        else:
+            display(widget._repr_mimebundle_(), raw=True)
         # The static picture is a separate output right below the widget: wherever the widget
         # is drawn, the widget's CSS hides it (.uj-static); where widgets can't be drawn
         # (nbconvert's HTML offline, a notebook viewer, an untrusted notebook) it shows the
@@ -226,12 +253,14 @@ class WidgetProgressObserver(ModelView):
         # then. Either way the widget's view is left alone at the end, so what the reader
         # opened stays open.
         run = self._attached_run
-        if run is not None and run.background:
+        if run is not None and run.background and not marimo:
             self._static_handle = display(self._static_bundle(), raw=True, display_id=True)
         self._displayed = True
+        self._static_shown = not marimo
         if run is not None:
-            # The handle, as a cell's value, then shows its summary line, not a 2nd widget.
+            # The handle, as this cell's value, then shows nothing more (not a 2nd widget).
             run.widget_displayed = True
+            run.displayed_in_cell = _execution_count()
 
     def _static_bundle(self, snapshot: dict | None = None) -> dict:
         return StaticPicture(snapshot or self.model.snapshot())._repr_mimebundle_()
@@ -254,10 +283,16 @@ class WidgetProgressObserver(ModelView):
         if final:
             if self._static_handle is not None:
                 self._static_handle.update(self._static_bundle(snapshot), raw=True)
-            elif self._displayed:
+            elif self._displayed and self._static_shown:
                 from IPython.display import display
 
                 display(self._static_bundle(snapshot), raw=True)
+
+
+def _execution_count() -> int | None:
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "execution_count", None)
 
 
 widget_progress = Progress(WidgetProgressObserver)

@@ -1,0 +1,171 @@
+"""A run's failures as ``handle.failures`` and ``%uberjob failures`` show them.
+
+The grouping is every view's (the widget, the console, the HTML report): one group per section,
+exception type and message *pattern* (numbers written ``<n>``), across scopes, with the count of
+each scope inside the group. Every failure is counted into its group; the first
+``max_failures`` also keep their exception (with its traceback) in the list itself.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from uberjob.progress._failures import MAX_MESSAGE_CHARS, exception_type_name, message_pattern
+from uberjob.progress._text import PATH_SEPARATOR
+
+__all__ = ["Failure", "FailureGroup", "FailureList"]
+
+#: Distinct groups kept; failures beyond them are counted in one "(other)" group per section.
+MAX_GROUPS = 1000
+_OTHER = "(other)"
+
+
+class Failure(NamedTuple):
+    """A failed call: ``exception`` is the ``CallError``; its ``__cause__`` is what the call
+    raised, with its traceback, so ``traceback.print_exception`` and ``pdb.post_mortem`` work."""
+
+    section: str
+    scope: tuple
+    exception: BaseException
+
+    @property
+    def cause(self) -> BaseException:
+        return self.exception.__cause__ or self.exception
+
+
+class FailureGroup:
+    """Failures with one section, type and message pattern.
+
+    :ivar message: the failures' message while they all say the same; the pattern once not.
+    :ivar count: how many failed (kept or not).
+    :ivar scopes: failures per scope (a dict, first seen first).
+    :ivar numbers: the positions in the failure list of the group's kept failures.
+    """
+
+    __slots__ = ("count", "message", "numbers", "scopes", "section", "type")
+
+    def __init__(self, section: str, type: str, message: str):
+        self.section = section
+        self.type = type
+        self.message = message
+        self.count = 0
+        self.scopes: dict[tuple, int] = {}
+        self.numbers: list[int] = []
+
+    @property
+    def scope(self) -> tuple:
+        """The longest scope prefix that every failure of the group shares."""
+        scopes = iter(self.scopes)
+        common = next(scopes, ())
+        for scope in scopes:
+            size = 0
+            while size < min(len(common), len(scope)) and common[size] == scope[size]:
+                size += 1
+            common = common[:size]
+        return common
+
+    def __repr__(self) -> str:
+        return f"<FailureGroup {self.count:,} \u00d7 {self.type}: {_shorten(self.message, 60)}>"
+
+
+class FailureList(list):
+    """The failures of a run (``Failure(section, scope, exception)``), shown grouped.
+
+    A ``list`` of the kept failures (the first ``max_failures``); :attr:`total` counts them all
+    and :meth:`groups` groups them all.
+    """
+
+    def __init__(self, failures=(), *, max_failures: int | None = None):
+        super().__init__(failures)
+        self.max_failures = max_failures
+        self.total = 0
+        self._groups: dict[tuple, FailureGroup] = {}
+        for failure in self:  # failures given up front (a copy, a test) are counted too
+            self._count(failure, None)
+            self.total += 1
+
+    def record(self, section: str, scope: tuple, exception: BaseException) -> None:
+        """Count a failure into its group, and keep it while fewer than max_failures are."""
+        failure = Failure(section, scope, exception)
+        number = None
+        if self.max_failures is None or len(self) < self.max_failures:
+            number = len(self)
+            self.append(failure)
+        self._count(failure, number)
+        self.total += 1
+
+    def _count(self, failure: Failure, number: int | None) -> None:
+        cause = failure.cause
+        type_name = exception_type_name(cause)
+        message = _safe_str(cause)[:MAX_MESSAGE_CHARS]
+        key = (failure.section, type_name, message_pattern(message))
+        group = self._groups.get(key)
+        if group is None:
+            if len(self._groups) < MAX_GROUPS:
+                group = self._groups[key] = FailureGroup(failure.section, type_name, message)
+            else:
+                key = (failure.section, _OTHER, None)
+                group = self._groups.get(key)
+                if group is None:
+                    message = f"failures beyond the first {MAX_GROUPS} distinct groups"
+                    group = self._groups[key] = FailureGroup(failure.section, _OTHER, message)
+        elif group.message != message and group.type != _OTHER:
+            group.message = key[2]
+        group.count += 1
+        group.scopes[failure.scope] = group.scopes.get(failure.scope, 0) + 1
+        if number is not None:
+            group.numbers.append(number)
+
+    def groups(self) -> list[FailureGroup]:
+        """Every group, largest first (ties: first seen first)."""
+        groups = list(self._groups.values())
+        order = {id(group): index for index, group in enumerate(groups)}
+        return sorted(groups, key=lambda group: (-group.count, order[id(group)]))
+
+    def text(self) -> str:
+        if not self.total:
+            return "uberjob: no failures."
+        groups = self.groups()
+        head = f"uberjob: {self.total:,} failed"
+        if self.total > len(self):
+            head += f" (the first {len(self):,} kept with tracebacks)"
+        lines = [f"{head}, in {len(groups):,} group{'s' if len(groups) != 1 else ''}:"]
+        for group in groups:
+            lines.append(f"  {group.count:>5,} \u00d7 {group.type}: {_shorten(group.message)}")
+            where = _scope_text(group.scope) if group.scope else "(any scope)"
+            if len(group.scopes) > 1:
+                lines.append(f"          in {len(group.scopes):,} scopes in {where}:")
+                for scope, count in list(group.scopes.items())[:10]:
+                    lines.append(f"            {count:>5,} \u00d7 {_scope_text(scope)}")
+                if len(group.scopes) > 10:
+                    lines.append(f"            \u2026 {len(group.scopes) - 10:,} more scopes")
+            else:
+                lines.append(f"          in {where}")
+            if group.numbers:
+                shown = ", ".join(str(n) for n in group.numbers[:8])
+                shown += ", \u2026" if len(group.numbers) > 8 else ""
+                lines.append(f"          [failures {shown}]")
+        lines.append("Debug one with %uberjob debug K; each item's .cause has the traceback.")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(self.text())
+
+
+def _scope_text(scope: tuple) -> str:
+    return PATH_SEPARATOR.join(str(part) for part in scope) or "(no scope)"
+
+
+def _shorten(text: str, width: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception as error:  # a hostile __str__ must not break the run
+        return f"(str() raised {type(error).__name__})"
