@@ -30,7 +30,7 @@ from uberjob._errors import RunStopped, chained_call_error
 from uberjob._util import fully_qualified_name
 from uberjob.graph import Call, Literal
 
-__all__ = ["find_stale", "stale_scopes"]
+__all__ = ["find_stale", "is_stale", "stale_scopes"]
 
 SERIAL_BELOW = 16  # stores; fewer than this are checked on the calling thread
 MAX_BATCH = 64
@@ -176,6 +176,25 @@ def _predecessors(node, structure):
     return structure.dependencies(node)
 
 
+def is_stale(
+    own: dt.datetime | None,
+    latest: dt.datetime | None,
+    fresh_time: dt.datetime | None,
+    *,
+    is_source: bool,
+) -> bool:
+    """The freshness rule for a node with a store (see the module docstring).
+
+    ``own``: the store's modified time (``None``: no stored value); ``latest``: the latest
+    modified time among its inputs (``None``: none has one); ``fresh_time``: ``run``'s.
+    """
+    if own is None:
+        return True
+    if latest is None and is_source:
+        return False  # nothing could have made a source without dated inputs out of date
+    return (latest is not None and latest > own) or (fresh_time is not None and fresh_time > own)
+
+
 def find_stale(
     order: list,
     structure,
@@ -244,13 +263,7 @@ def find_stale(
                             section="stale", scope=scope, exception=call_error
                         )
                         raise call_error from error
-                    if own is None or (
-                        (latest is not None or not entry.is_source)
-                        and (
-                            (latest is not None and latest > own)
-                            or (fresh_time is not None and fresh_time > own)
-                        )
-                    ):
+                    if is_stale(own, latest, fresh_time, is_source=entry.is_source):
                         stale.add(node)
                     else:
                         modified[node] = own
