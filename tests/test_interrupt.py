@@ -262,3 +262,22 @@ def test_sigint_during_the_stale_check_ends_the_process_at_once(tmp_path):
         assert process.returncode == 0, process.stderr.read()
     finally:
         process.kill()
+
+
+def test_a_ctrl_c_inside_an_executors_submit_interrupts_the_run():
+    """Ctrl-C can land while the owner is inside ``executor.submit`` (a process pool waits on
+    its locks there): it interrupts the run, it is not the failure of the call submitted."""
+
+    class InterruptedOnSecondSubmit(concurrent.futures.ThreadPoolExecutor):
+        submitted = 0
+
+        def submit(self, fn, /, *args, **kwargs):
+            self.submitted += 1
+            if self.submitted == 2:
+                raise KeyboardInterrupt
+            return super().submit(fn, *args, **kwargs)
+
+    plan = uberjob.Plan()
+    calls = [plan.call(operator.add, k, 1) for k in range(5)]
+    with InterruptedOnSecondSubmit(1) as executor, pytest.raises(KeyboardInterrupt):
+        uberjob.run(plan, output=calls, executor=executor, progress=False)
