@@ -495,3 +495,135 @@ def test_registry_stores_are_read_and_written_on_the_workers(client, tmp_path):
                          progress=False)  # fmt: skip
     assert result[0] == 10
     assert result[1] != os.getpid()
+
+
+# ------------------------------------------------------------------------------------------------
+# Long chains, user code that raises, and nothing kept alive by accident.
+
+
+def chain(plan, length: int):
+    x = plan.lit(0)
+    for _ in range(length):
+        x = plan.call(add, x, 1)
+    return x
+
+
+def test_a_chain_longer_than_the_recursion_limit_runs(client):
+    """Each task used to carry its arguments' plan nodes, which reach back through the whole
+    chain: at 200 calls the scheduler could not pickle a task, dropped the workers, and the
+    run never ended (a TypeError on distributed 2024.8)."""
+    plan = uberjob.Plan()
+    assert uberjob.run(plan, output=chain(plan, 1200), executor=client, progress=False) == 1200
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_chain_of_ten_thousand_calls_runs(client):
+    plan = uberjob.Plan()
+    assert uberjob.run(plan, output=chain(plan, 10_000), executor=client, progress=False) == 10_000
+
+
+def test_a_fold_runs(client):
+    plan = uberjob.Plan()
+    total = plan.lit(0)
+    for value in [plan.call(one) for _ in range(600)]:
+        total = plan.call(add, total, value)
+    assert uberjob.run(plan, output=total, executor=client, progress=False) == 600
+
+
+class Link:
+    def __init__(self, following):
+        self.following = following
+
+
+def test_what_cannot_be_pickled_fails_its_call_on_the_driver(client):
+    """Deeply nested arguments: pickled on the driver, they fail their own call there (the
+    scheduler failing to send the task to a worker would drop the worker and hang the run)."""
+    nested = None
+    for _ in range(100_000):
+        nested = Link(nested)
+    plan = uberjob.Plan()
+    fine = plan.call(one)
+    bad = plan.call(identity, nested)
+    with pytest.raises(uberjob.CallError) as info:
+        uberjob.run(plan, output=[fine, bad], executor=client, max_errors=None, progress=False)
+    assert info.value.call is bad
+    assert "cannot be serialized" in str(info.value.__cause__)
+
+
+def pinned_source():
+    return 1
+
+
+def first_of(value, _other):
+    return value
+
+
+def test_a_kept_failure_pins_no_cluster_keys(client):
+    plan = uberjob.Plan()
+    sources = [plan.call(pinned_source) for _ in range(4)]
+    bad = [plan.call(first_of, s, threading.Lock()) for s in sources]  # cannot be pickled
+    failing = [plan.call(fail, f"failure {k}") for k in range(3)]
+    with pytest.raises(uberjob.CallError) as info:
+        uberjob.run(plan, output=[bad, failing], executor=client, max_errors=None, progress=False)
+    kept = (info.value, uberjob._handle.last_run().failures)
+    assert len(kept[1]) == 7
+    _settle(client)
+
+    def ours(keys) -> list:
+        return [k for k in keys if str(k).startswith(("pinned_source-", "first_of-", "fail-"))]
+
+    assert ours(k for k, count in client.refcount.items() if count) == []
+    assert _eventually(
+        lambda: (
+            ours(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))) == []
+        )
+    )
+    assert ours(client.who_has()) == []
+    del kept
+
+
+class BrokenDisplay(Recorder):
+    def __init__(self, method):
+        super().__init__()
+        self.method = method
+
+    def __getattribute__(self, name):
+        if name == object.__getattribute__(self, "method"):
+            raise RuntimeError(f"{name} is broken")
+        return object.__getattribute__(self, name)
+
+
+@pytest.mark.parametrize("method", ["__enter__", "increment_running", "increment_completed"])
+def test_a_broken_observer_keeps_the_result(client, method):
+    plan = uberjob.Plan()
+    total = tree(plan, [plan.call(one) for _ in range(8)])
+    progress = recording(BrokenDisplay(method))
+    with pytest.warns(RuntimeWarning, match=rf"raised in {method}\(\)"):
+        assert uberjob.run(plan, output=total, executor=client, progress=progress) == 8
+
+
+def test_a_store_that_cannot_read_fails_the_run(client, tmp_path):
+    from uberjob.stores import JsonFileStore
+
+    (tmp_path / "x.json").write_text("{not json")
+    plan = uberjob.Plan()
+    registry = uberjob.Registry()
+    x = registry.source(plan, JsonFileStore(str(tmp_path / "x.json")))
+    with pytest.raises(uberjob.CallError, match=r"JsonFileStore\.read"):
+        uberjob.run(plan, registry=registry, output=plan.call(identity, x), executor=client,
+                    progress=False)  # fmt: skip
+
+
+def test_unpack_of_an_endless_iterable_fails(client):
+    plan = uberjob.Plan()
+    endless = plan.call(endless_numbers)
+    with pytest.raises(uberjob.CallError) as info:
+        uberjob.run(plan, output=plan.unpack(endless, 2), executor=client, progress=False)
+    assert str(info.value.__cause__) == "too many values to unpack (expected 2)"
+
+
+def endless_numbers():
+    import itertools
+
+    return map(int, itertools.count())

@@ -28,12 +28,13 @@ def gather_dict(*pairs):
 
 
 def unpack(iterable, length: int) -> tuple:
-    # One item past `length` is enough to tell "too many" (an endless iterator is fine).
+    """``a, b, c = iterable`` for ``length`` 3: reads at most ``length + 1`` items (an endless
+    iterable must not run forever) and fails with Python's own messages."""
     values = tuple(itertools.islice(iterable, length + 1))
-    if len(values) < length:
-        raise ValueError(f"not enough values to unpack (expected {length}, got {len(values)})")
     if len(values) > length:
         raise ValueError(f"too many values to unpack (expected {length})")
+    if len(values) < length:
+        raise ValueError(f"not enough values to unpack (expected {length}, got {len(values)})")
     return values
 
 

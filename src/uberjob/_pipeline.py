@@ -19,6 +19,7 @@ from uberjob._engine.compile import CompiledPlan
 from uberjob._engine.owner import run_owner_loop
 from uberjob._errors import CallError, without_engine_frames
 from uberjob._handle import RunHandle, set_last_run
+from uberjob.progress._basic import guarded
 
 __all__ = [
     "Options",
@@ -114,10 +115,9 @@ def observed(progress, body, *, background: bool):
     """
     handle = RunHandle(background=background)
     set_last_run(handle)
-    observer = progress.observer()
-    attach = getattr(observer, "attach_run", None)
-    if attach is not None:
-        attach(handle)
+    # A display that raises is warned about and dropped: it never fails or hangs the run.
+    observer = guarded(progress.observer())
+    observer.attach_run(handle)
     if not background:
         with observer:
             handle._started()

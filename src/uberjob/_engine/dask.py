@@ -14,14 +14,19 @@ arguments from each other and nothing but the output comes back to the driver.
 - Ready calls wait in a heap (lowest index first, as in compile.py) and are submitted in one
   ``client.get(graph, keys, sync=False)`` per owner turn, at most ``max_workers`` in flight
   (default: 4 per cluster thread, at least 32). ``START`` is reported at submission.
-- Each task is ``(_run_call, spec, *futures)``: ``spec`` is an opaque object carrying the
-  function, the argument template and the retry decorator, so Dask neither tokenizes nor
-  interprets user values (a tuple argument is never mistaken for a task).
-- Faults: a batch that cannot be pickled is resubmitted call by call so the failure names its
-  call; a value that will be read by another call is checked for serializability on the worker
-  (Dask would otherwise hang transferring it); a worker that dies mid-call is retried by the
-  scheduler (``distributed.scheduler.allowed-failures``) and then fails with ``KilledWorker``;
-  losing the scheduler cancels every future, which fails its call with a ``ConnectionError``.
+- Each task is ``(_run_call, payload, *futures)``: ``payload`` is the call's spec (function,
+  argument template, retry decorator) pickled on the driver, so Dask neither tokenizes nor
+  interprets user values (a tuple argument is never mistaken for a task) and the scheduler only
+  ever ships bytes. The template never carries the plan's nodes: a node reaches back through
+  every call before it, and a long chain's task used to be too deep for the scheduler to pickle
+  (it then dropped the workers and the run hung).
+- Faults: a call that cannot be pickled fails on the driver, naming its call; a failed
+  ``client.get`` is retried call by call; a value that will be read by another call is checked
+  for serializability on the worker (Dask would otherwise hang transferring it); a worker that
+  dies mid-call is retried by the scheduler (``distributed.scheduler.allowed-failures``) and
+  then fails with ``KilledWorker``; losing the scheduler cancels every future, which fails its
+  call with a ``ConnectionError``. Exceptions raised in the driver have their frames' locals
+  cleared (``_detached``): a failure the user keeps must not keep futures, and so keys, alive.
 """
 
 from __future__ import annotations
@@ -41,12 +46,12 @@ MIN_DEFAULT_IN_FLIGHT = 32  # enough to hide a round trip to the scheduler for s
 
 
 class _Spec:
-    """What a Dask task runs besides its dependencies' values (pickled with the task)."""
+    """What a Dask task runs besides its dependencies' values. The driver pickles it itself
+    (see :func:`_pickled`), so the scheduler only ever handles bytes."""
 
-    __slots__ = ("args", "check", "fn", "key", "kwargs", "retry", "slots")
+    __slots__ = ("args", "check", "fn", "kwargs", "retry", "slots")
 
-    def __init__(self, key, fn, args, kwargs, slots, retry, check):
-        self.key = key
+    def __init__(self, fn, args, kwargs, slots, retry, check):
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
@@ -54,18 +59,35 @@ class _Spec:
         self.retry = retry
         self.check = check  # the value is read by another call: make sure it can travel
 
-    def __dask_tokenize__(self):
-        return self.key  # unique; spares Dask from hashing user values
-
     def __getstate__(self):
-        return (self.key, self.fn, self.args, self.kwargs, self.slots, self.retry, self.check)
+        return (self.fn, self.args, self.kwargs, self.slots, self.retry, self.check)
 
     def __setstate__(self, state):
-        (self.key, self.fn, self.args, self.kwargs, self.slots, self.retry, self.check) = state
+        (self.fn, self.args, self.kwargs, self.slots, self.retry, self.check) = state
 
 
-def _run_call(spec: _Spec, *dependencies):
-    """What a Dask worker runs for one call (module-level so that it pickles by reference)."""
+def _pickled(spec: _Spec) -> bytes | BaseException:
+    """The spec as bytes, or why it cannot be pickled.
+
+    Pickled here, on the driver, so that whatever cannot travel fails its own call at once: a
+    task the scheduler cannot serialize when sending it to a worker makes the scheduler drop
+    the worker, and the run would wait for the task forever. Bytes also spare Dask from
+    tokenizing or interpreting user values (a tuple argument is never mistaken for a task).
+    """
+    from distributed.protocol.pickle import dumps
+
+    try:
+        return dumps(spec)
+    except Exception as exception:
+        return _unserializable_call(exception)
+
+
+def _run_call(payload: bytes, *dependencies):
+    """What a Dask worker runs for one call (module-level so that it pickles by reference):
+    ``payload`` is the call's pickled :class:`_Spec`."""
+    from distributed.protocol.pickle import loads
+
+    spec = loads(payload)
     args, kwargs = spec.args, spec.kwargs
     if spec.slots:
         args = list(args)
@@ -174,22 +196,22 @@ class DaskDispatcher:
         self._running += len(batch)
         graph = {}
         keys = []
+        submitted = []
         for i in batch:
-            key, task = self._task(i)
-            graph[key] = task
-            keys.append(key)
             events.put(i << SHIFT | START)
-        try:
-            futures = self.client.get(graph, keys, sync=False)
-        except Exception:
-            if len(batch) == 1:
-                futures = None
-            else:  # find the call that cannot be pickled, so that its error names it
-                for i, key in zip(batch, keys, strict=True):
-                    self._submit_one(i, key, graph[key])
-                return
-        if futures is None:
-            self._submit_one(batch[0], keys[0], graph[keys[0]])
+            key, task = self._task(i)  # None: it failed already (it cannot be pickled)
+            if task is not None:
+                graph[key] = task
+                keys.append(key)
+                submitted.append(i)
+        batch = submitted
+        if not batch:
+            return
+        futures = _get(self.client, graph, keys)
+        if isinstance(futures, BaseException):
+            # Call by call, so that each failure is its own call's (and names it).
+            for i, key in zip(batch, keys, strict=True):
+                self._submit_one(i, key, graph.pop(key))
             return
         for i, future in zip(batch, futures, strict=True):
             self._track(i, future)
@@ -241,21 +263,26 @@ class DaskDispatcher:
                 if type(value) is future_type:
                     slots.append(slot)
                     dependencies.append(value)
-                elif type(slot) is int:
+                    value = None  # the worker puts the dependency's value here
+                # The template holds the plan's node here: never ship it (a node reaches back
+                # through every call before it: a long chain pickles to a deep recursion).
+                if type(slot) is int:
                     args[slot] = value
                 else:
                     kwargs[slot] = value
         check = compiled.uses[i] > 0 and i != compiled.output
-        spec = _Spec(key, fn, tuple(args), kwargs, tuple(slots), self.retry, check)
-        return key, (_run_call, spec, *dependencies)
+        payload = _pickled(_Spec(fn, tuple(args), kwargs, tuple(slots), self.retry, check))
+        if type(payload) is not bytes:
+            self._fail(i, _detached(payload))
+            return key, None
+        return key, (_run_call, payload, *dependencies)
 
     def _submit_one(self, i: int, key, task) -> None:
-        try:
-            future = self.client.get({key: task}, [key], sync=False)[0]
-        except Exception as exception:
-            self._fail(i, _unserializable_call(exception))
+        futures = _get(self.client, {key: task}, [key])
+        if isinstance(futures, BaseException):
+            self._fail(i, futures)
             return
-        self._track(i, future)
+        self._track(i, futures[0])
 
     def _track(self, i: int, future) -> None:
         self._in_flight[i] = future
@@ -318,6 +345,39 @@ class DaskDispatcher:
                 held.append(value)
                 values[k] = None
         _release(held)
+
+
+def _get(client, graph: dict, keys: list):
+    """``client.get(graph, keys, sync=False)``: the futures, or what it raised, detached from
+    the frames that hold the graph (and so the futures of the tasks' dependencies)."""
+    result = _returning_exception(client.get, graph, keys, sync=False)
+    return _detached(result) if isinstance(result, BaseException) else result
+
+
+def _returning_exception(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, or the exception it raised."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exception:
+        return exception
+
+
+def _detached(exception: BaseException) -> BaseException:
+    """``exception`` with the local variables of its tracebacks' frames (and those of its causes
+    and contexts) cleared, keeping the lines. Call it once the frames have returned: a kept
+    failure must not keep Dask futures alive through a frame, and so their keys on the cluster.
+    """
+    seen: set[int] = set()
+    pending: list = [exception]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current.__traceback__ is not None:
+            traceback.clear_frames(current.__traceback__)
+        pending.extend((current.__cause__, current.__context__))
+    return exception
 
 
 def _release(futures) -> None:

@@ -77,8 +77,8 @@ class ExecutorDispatcher:
             self.events.put(i << SHIFT | START)
             try:
                 future = self.executor.submit(invoke, compiled.fns[i], args, kwargs, self.retry)
-            except BaseException as exception:  # e.g. the executor was shut down
-                self._failures[i] = exception
+            except Exception as exception:  # e.g. the executor was shut down; a Ctrl-C that
+                self._failures[i] = exception  # lands in submit() is the run's, not the call's
                 self.events.put(i << SHIFT | FAIL)
                 continue
             in_flight.add(future)

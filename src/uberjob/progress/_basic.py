@@ -1,15 +1,18 @@
-"""The observers that draw nothing themselves: null and composite."""
+"""The observers that draw nothing themselves: null, composite, and the guard of user code."""
 
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 from uberjob.progress._observer import Progress, ProgressObserver
 
 __all__ = [
     "CompositeProgressObserver",
+    "GuardedProgressObserver",
     "NullProgressObserver",
     "composite_progress",
+    "guarded",
     "null_progress",
 ]
 
@@ -108,3 +111,115 @@ def composite_progress(*members: Progress) -> Progress:
                 f"{type(member).__name__} ({member!r:.80})."
             )
     return Progress(lambda: CompositeProgressObserver(m.observer() for m in members))
+
+
+class GuardedProgressObserver(ProgressObserver):
+    """Forwards to ``observer``; when it raises, warns once and observes nothing more.
+
+    A progress display is not the computation: an observer that raises (in ``__enter__``, an
+    event, ``tick`` or ``__exit__``) must neither fail the run nor lose the result of a run that
+    completed, nor leave the engine's threads behind. ``KeyboardInterrupt`` and other
+    ``BaseException`` s still go through. ``__exit__`` is called whenever ``__enter__`` returned,
+    so the observer may clean up even after it failed.
+    """
+
+    def __init__(self, observer):
+        self.observer = observer
+        self.broken = False
+        self._entered = False
+        if hasattr(observer, "record_batch"):
+            self.record_batch = self._record_batch
+
+    def _failed(self, method: str, exception: Exception) -> None:
+        if self.broken:
+            return
+        self.broken = True
+        warnings.warn(
+            f"uberjob: the progress observer {type(self.observer).__qualname__} raised in "
+            f"{method}(); the run goes on without it. {type(exception).__name__}: {exception}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+    def __enter__(self):
+        if self.broken:
+            return self
+        try:
+            self.observer.__enter__()
+        except Exception as exception:
+            self._failed("__enter__", exception)
+        else:
+            self._entered = True
+        return self
+
+    def __exit__(self, exc_type, exc_val, exc_tb):
+        if not self._entered:
+            return None
+        self._entered = False
+        try:
+            self.observer.__exit__(exc_type, exc_val, exc_tb)
+        except Exception as exception:
+            self._failed("__exit__", exception)
+        return None  # the run's own exception is the run's: a display never swallows it
+
+    def increment_total(self, *, section: str, scope: tuple, amount: int):
+        if not self.broken:
+            try:
+                self.observer.increment_total(section=section, scope=scope, amount=amount)
+            except Exception as exception:
+                self._failed("increment_total", exception)
+
+    def increment_running(self, *, section: str, scope: tuple):
+        if not self.broken:
+            try:
+                self.observer.increment_running(section=section, scope=scope)
+            except Exception as exception:
+                self._failed("increment_running", exception)
+
+    def increment_completed(self, *, section: str, scope: tuple):
+        if not self.broken:
+            try:
+                self.observer.increment_completed(section=section, scope=scope)
+            except Exception as exception:
+                self._failed("increment_completed", exception)
+
+    def increment_failed(self, *, section: str, scope: tuple, exception: BaseException):
+        if not self.broken:
+            try:
+                self.observer.increment_failed(section=section, scope=scope, exception=exception)
+            except Exception as error:
+                self._failed("increment_failed", error)
+
+    def _record_batch(self, section: str, started: dict, completed: dict) -> None:
+        if not self.broken:
+            try:
+                self.observer.record_batch(section, started, completed)
+            except Exception as exception:
+                self._failed("record_batch", exception)
+
+    def tick(self) -> None:
+        if not self.broken:
+            tick = getattr(self.observer, "tick", None)
+            if tick is not None:
+                try:
+                    tick()
+                except Exception as exception:
+                    self._failed("tick", exception)
+
+    def attach_run(self, run) -> None:
+        attach = getattr(self.observer, "attach_run", None)
+        if attach is not None and not self.broken:
+            try:
+                attach(run)
+            except Exception as exception:
+                self._failed("attach_run", exception)
+
+
+def guarded(observer) -> ProgressObserver:
+    """``observer`` as the engine drives it: each member of a composite guarded on its own
+    (one broken display does not silence the others); nothing to guard for the null one."""
+    if type(observer) is NullProgressObserver or type(observer) is GuardedProgressObserver:
+        return observer
+    if type(observer) is CompositeProgressObserver:
+        return CompositeProgressObserver(guarded(member) for member in observer.members)
+    return GuardedProgressObserver(observer)
