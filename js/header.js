@@ -6,7 +6,7 @@
 // (no button: the HTML report, a blocking run), "available" (a background run) or "requested"
 // (the kernel took a stop request). The button shows only while the run is pending or running.
 // A click calls `onStop` (the widget sends {kind: "stop"}); from then on the button is disabled
-// and the state word reads "stopping…" until the run's final state ("stopped") arrives.
+// for good and the state word reads "stopping…" until the run's final state ("stopped") arrives.
 
 import {
   COUNT_LEGEND, MIN_RATE_SECONDS, formatDuration, formatInt, formatRate, h, remainingSeconds,
@@ -91,10 +91,10 @@ export class Header {
   /** The state word and the Stop button, from the run's state and the stop state. */
   drawState() {
     const live = this.runState === "pending" || this.runState === "running";
-    const stopping = live && this.stop !== "" && (this.stopClicked || this.stop === "requested");
-    setText(this.state, stopping ? "stopping\u2026" : this.runState);
+    const asked = this.stop !== "" && (this.stopClicked || this.stop === "requested");
+    setText(this.state, live && asked ? "stopping\u2026" : this.runState);
     setAttr(this.state, "data-state", this.runState);
     this.stopButton.hidden = !this.stop || !live;
-    this.stopButton.disabled = stopping;
+    this.stopButton.disabled = asked;   // a stop is not taken back, even once the run is over
   }
 }

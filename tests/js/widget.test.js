@@ -100,6 +100,7 @@ test("the Stop button is the header's: offered to a background run, one stop sen
   await frame();
   assert.equal(state(), "stopped");
   assert.equal(button.hidden, true, "no Stop once the run is over");
+  assert.equal(button.disabled, true, "and a stop asked for stays asked for");
   cleanup();
   assert.equal(model.handlers.get("change:_stop")?.size ?? 0, 0, "cleanup unhooks the trait");
 });
