@@ -478,3 +478,24 @@ def test_a_call_errors_symbolic_traceback_names_the_cell_as_ipython_does(ip):
     assert f"Cell In[{count}], line 4, in <module>" in message
     assert "<listcomp>" not in message  # same place as <module>: dropped
     assert ".py\", line 4" not in message
+
+
+def test_failures_show_hostile_text_inert(ip):
+    """Escape sequences and lone surrogates from user code reach no terminal as they are."""
+    hostile = "\x1b[2J\x1b]0;title\x07data-\udcff.csv"
+
+    def fail():
+        raise ValueError(hostile)
+
+    ip.user_ns["fail"] = fail
+    ip.run_cell(
+        "plan = uberjob.Plan()\n"
+        "try:\n"
+        "    uberjob.run(plan, output=plan.call(fail), progress=False)\n"
+        "except uberjob.CallError:\n"
+        "    pass\n"
+    )
+    text = repr(magic(ip, "failures"))
+    assert "\x1b" not in text
+    assert "\\x1b[2J" in text
+    text.encode("utf-8")  # no lone surrogate left

@@ -26,6 +26,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from uberjob._failure_list import FailureList
+from uberjob.progress._text import terminal_text
 
 __all__ = ["FailureList", "UberjobMagics"]
 
@@ -317,7 +318,11 @@ class UberjobMagics(Magics):
             raise UsageError(f"failure {index} has no traceback to debug")
         frames = _frames(tb)
         start = _user_frame_index(frames, getattr(failure.exception, "call", None))
-        print(f"uberjob: failure {index} in {_scope_text(failure.scope)}: {_one_line(cause)}")
+        print(
+            terminal_text(
+                f"uberjob: failure {index} in {_scope_text(failure.scope)}: {_one_line(cause)}"
+            )
+        )
         debugger = self.shell.debugger_cls()
         _post_mortem(debugger, tb, frames[start])
 
