@@ -456,3 +456,46 @@ def test_a_failed_run_shows_no_uberjob_frame_in_ipython_s_traceback(ip):
     assert "Symbolic traceback" in rendered
     assert "_run.py" not in text.getvalue()
     assert "Symbolic traceback" in text.getvalue()  # what IPython printed used the hook
+
+
+def test_a_call_errors_symbolic_traceback_names_the_cell_as_ipython_does(ip):
+    """Planned in a cell: ``Cell In[N], line M`` (not the kernel's temporary file), and a
+    comprehension's own frame at the cell's line is not repeated."""
+    result = ip.run_cell(
+        "def fail(k):\n"
+        "    raise ValueError(k)\n"
+        "plan = uberjob.Plan()\n"
+        "calls = [plan.call(fail, k) for k in range(2)]\n"
+        "try:\n"
+        "    uberjob.run(plan, output=calls, progress=False)\n"
+        "except uberjob.CallError as error:\n"
+        "    message = str(error)\n",
+        store_history=True,
+    )
+    assert result.success
+    message = ip.user_ns["message"]
+    count = result.execution_count
+    assert f"Cell In[{count}], line 4, in <module>" in message
+    assert "<listcomp>" not in message  # same place as <module>: dropped
+    assert '.py", line 4' not in message
+
+
+def test_failures_show_hostile_text_inert(ip):
+    """Escape sequences and lone surrogates from user code reach no terminal as they are."""
+    hostile = "\x1b[2J\x1b]0;title\x07data-\udcff.csv"
+
+    def fail():
+        raise ValueError(hostile)
+
+    ip.user_ns["fail"] = fail
+    ip.run_cell(
+        "plan = uberjob.Plan()\n"
+        "try:\n"
+        "    uberjob.run(plan, output=plan.call(fail), progress=False)\n"
+        "except uberjob.CallError:\n"
+        "    pass\n"
+    )
+    text = repr(magic(ip, "failures"))
+    assert "\x1b" not in text
+    assert "\\x1b[2J" in text
+    text.encode("utf-8")  # no lone surrogate left

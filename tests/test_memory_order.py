@@ -535,3 +535,29 @@ def test_dask_runs_in_the_same_order(in_process_client, shape, workers):
         assert peak == SEQUENTIAL_PEAK[shape]
     else:
         assert peak <= WINDOW_PER_WORKER * workers
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_a_halted_run_drops_what_the_window_held(workers):
+    """The first failure halts the run while calls wait beyond the window: they never start,
+    and the run ends (nothing outstanding is left behind)."""
+    made = []
+
+    def make(k):
+        made.append(k)
+        return k
+
+    def step(x, value, k):
+        if k == 3:
+            raise ValueError("step 3")
+        return x + value
+
+    plan = uberjob.Plan()
+    x = plan.call(make, 0)
+    for k in range(1, 300):
+        x = plan.call(step, x, plan.call(make, k), k)
+    with pytest.raises(uberjob.CallError) as raised:
+        uberjob.run(plan, output=x, max_workers=workers, progress=False)
+    assert str(raised.value.__cause__) == "step 3"
+    assert len(made) < 300  # the window held the rest back, and the halt dropped it
+    assert not [t for t in threading.enumerate() if t.name.startswith("uberjob-worker")]

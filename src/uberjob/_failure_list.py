@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from uberjob.progress._failures import MAX_MESSAGE_CHARS, exception_type_name, message_pattern
-from uberjob.progress._text import PATH_SEPARATOR
+from uberjob.progress._text import PATH_SEPARATOR, terminal_text
 
 __all__ = ["Failure", "FailureGroup", "FailureList"]
 
@@ -146,7 +146,8 @@ class FailureList(list):
                 shown += ", \u2026" if len(group.numbers) > 8 else ""
                 lines.append(f"          [failures {shown}]")
         lines.append("Debug one with %uberjob debug K; each item's .cause has the traceback.")
-        return "\n".join(lines)
+        # Inert: messages and scopes come from user code (escape sequences, lone surrogates).
+        return terminal_text("\n".join(lines))
 
     def __repr__(self) -> str:
         return self.text()

@@ -7,8 +7,10 @@ State (all owned by the thread that called ``run``, unless said otherwise):
 - ``resolved[i]``: node ``i`` no longer holds the frontier back: it is ready (handed over, held
   or taken by a worker), done, or *dead* (below a failed call, it will never be ready).
 - ``frontier``: the lowest index that is not resolved.
-- ``held``: a heap of ready calls not yet handed to the dispatcher (outside the window).
-- ``outstanding``: calls handed to the dispatcher (or taken by a worker) that have not reported
+- ``held``: a heap of ready calls not yet handed to the dispatcher (outside the window). Shared
+  with the thread dispatcher, whose idle workers take what the window allows without waiting
+  for this thread (heap operations are atomic); everything else about it is the owner's.
+- ``outstanding``: ready calls (held, handed over, or taken by a worker) that have not reported
   a terminal event.
 - errors so far, the first failed node, and whether the run is halted.
 - Written by workers (threads.py): ``values``, ``finished`` flags and ``claims``.
@@ -55,6 +57,8 @@ from __future__ import annotations
 
 import gc
 import time
+from bisect import bisect_left
+from contextlib import suppress
 from heapq import heappop, heappush
 from queue import Empty, SimpleQueue
 from typing import Protocol
@@ -266,29 +270,62 @@ def run_owner_loop(
         frontier = n if found < 0 else found
         return frontier + window
 
-    def release_held(in_order: bool = False) -> None:
-        """Hand over the held calls within the window of the frontier (lowest first).
-
-        ``in_order``: ``held`` is sorted, so if its last call is within the window, all are
-        (a plan's sources at the start: one slice instead of a pop per call).
-        """
-        nonlocal outstanding, held
-        end = limit()
-        if in_order and held and held[-1] < end:
-            batch, held = held, []
-        else:
-            batch = []
-            while held and held[0] < end:
-                batch.append(heappop(held))
-        if not batch and not outstanding and held:
-            batch.append(heappop(held))  # never idle with work held (the frontier guarantees
-            # progress; this guards it)
-        if batch:
-            outstanding += len(batch)
-            if len(batch) == 1:
-                submit(batch[0])
+    def hand_over(ready: list[int]) -> None:
+        """Hand over the calls just made ready (they count as outstanding from now on), those
+        beyond the window to ``held``."""
+        nonlocal outstanding
+        outstanding += len(ready)
+        if len(ready) == 1 and not held:  # the common case
+            r = ready[0]
+            if r < frontier + window or r < limit():
+                submit(r)
             else:
-                dispatcher.submit_many(batch)  # popped in order: sorted
+                heappush(held, r)
+            return
+        if held:  # lowest first, across what was held and what is new
+            for r in ready:
+                heappush(held, r)
+            release_held()
+            return
+        ready.sort()
+        within = bisect_left(ready, limit())
+        if within:
+            dispatcher.submit_many(ready[:within] if within < len(ready) else ready)
+        for r in ready[within:]:
+            heappush(held, r)
+
+    def release_held() -> None:
+        """Hand over the held calls within the window of the frontier (lowest first)."""
+        end = limit()
+        batch = []
+        while True:
+            try:
+                r = heappop(held)  # (a worker may take from `held` meanwhile: threads.py)
+            except IndexError:
+                break
+            if r >= end:
+                heappush(held, r)
+                break
+            batch.append(r)
+        if not batch and held and outstanding == len(held):
+            # Nothing but held calls is outstanding: never idle with work held (the frontier
+            # guarantees progress; this guards it).
+            with suppress(IndexError):
+                batch.append(heappop(held))
+        if len(batch) == 1:
+            submit(batch[0])
+        elif batch:
+            dispatcher.submit_many(batch)  # popped in order: sorted
+
+    def drop_held() -> None:
+        """The run halted: what is held never starts."""
+        nonlocal outstanding
+        while True:
+            try:
+                heappop(held)
+            except IndexError:
+                return
+            outstanding -= 1
 
     fuse = compiled.fuse
     frozen = _freeze_existing_objects()
@@ -299,15 +336,18 @@ def run_owner_loop(
         width = getattr(dispatcher, "width", None) or 1
         if width > 1:
             window = min(n, WINDOW_PER_WORKER * width)
+            share_window = getattr(dispatcher, "share_window", None)
+            if share_window is not None:  # workers take held calls too (threads.py)
+                share_window(held, resolved, window)
         sources = [i for i in range(n) if waiting[i] == 0]
         for i in sources:
             resolved[i] = 1
-        held = finish_trivial_and_collect(sources)
-        held.sort()  # (a sorted list is a heap)
-        release_held(in_order=True)
+        initial = finish_trivial_and_collect(sources)
+        if initial:
+            hand_over(initial)
         next_tick = 0.0
         get = dispatcher.events.get
-        while outstanding or (held and not control.halt):
+        while outstanding:
             try:
                 event = get(timeout=poll_seconds)
             except Empty:
@@ -397,23 +437,12 @@ def run_owner_loop(
             if not control.halt:
                 if ready:
                     ready = finish_trivial_and_collect(ready)
-                    if held:
-                        for r in ready:
-                            heappush(held, r)
-                        release_held()
-                    elif len(ready) == 1:
-                        r = ready[0]
-                        if r < frontier + window or r < limit():
-                            outstanding += 1
-                            submit(r)
-                        else:
-                            held.append(r)
-                    else:
-                        ready.sort()
-                        held = ready
-                        release_held(in_order=True)
+                    if ready:
+                        hand_over(ready)
                 elif held:
                     release_held()
+            elif held:
+                drop_held()
             dispatcher.pump()
             handle.completed = completed - counter.internal_done
             if running_slots is not None:

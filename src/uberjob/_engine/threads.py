@@ -77,6 +77,12 @@ class ThreadDispatcher:
         #: index -> the worker that found the call ready and pushed it itself (see above);
         #: the owner removes an entry when it sees the call's count reach 0.
         self.claims: dict[int, int] = {}
+        # The owner's window (owner.py), shared so that an idle worker takes held calls the
+        # window allows without a round trip through the owner: see share_window.
+        self._held: list[int] = []
+        self._resolved = bytearray(len(compiled))
+        self._window = len(compiled)
+        self._frontier = [0]  # a hint where the lowest unresolved index is (only grows)
         self._finished = bytearray(len(compiled))
         calls = sum(fn is not None for fn in compiled.fns)
         self._threads = [
@@ -87,6 +93,32 @@ class ThreadDispatcher:
         # has reported that call's end; the owner knows which ends it has seen.
         self.running_slots = [NO_NODE] * len(self._threads)
         self.width = len(self._threads)  # calls that run at once (the owner's window, owner.py)
+
+    def share_window(self, held: list[int], resolved: bytearray, window: int) -> None:
+        """Share the owner's held calls, resolved flags and window (before the first call)."""
+        self._held, self._resolved, self._window = held, resolved, window
+
+    def _take_held(self) -> None:
+        """An idle worker moves the held calls within the window to the heap (lowest first).
+
+        The owner does the same on its turns; this spares the wait for it when the workers
+        run out of work between two turns. Each pop is atomic; a call popped beyond the
+        window goes back, and one popped after a halt is discarded like any other."""
+        held, heap, give = self._held, self._heap, self._tokens.put
+        found = self._resolved.find(0, self._frontier[0])
+        frontier = len(self._resolved) if found < 0 else found
+        self._frontier[0] = frontier
+        end = frontier + self._window
+        while True:
+            try:
+                i = heappop(held)
+            except IndexError:
+                return
+            if i >= end:
+                heappush(held, i)
+                return
+            heappush(heap, i)
+            give(None)
 
     def start(self) -> None:
         """Nothing yet: the threads start with the first work handed over (see _start_threads)."""
@@ -167,6 +199,8 @@ class ThreadDispatcher:
         running = self.running_slots
         finished = self._finished
         claim = self.claims.setdefault
+        held, resolved = self._held, self._resolved
+        no_literals = None not in fns  # no literal waits for dependencies: every node a call
         value_of = values.__getitem__
         take = self._tokens.get
         give = self._tokens.put
@@ -177,6 +211,8 @@ class ThreadDispatcher:
         count_error = itertools.count(1).__next__
         max_errors = self.max_errors
         while True:
+            if held and not heap and not control.halt:
+                self._take_held()
             take()
             try:
                 i = heappop(heap)
@@ -227,8 +263,9 @@ class ThreadDispatcher:
                 finally:
                     args = kwargs = fn = None
                 finished[i] = 1
-                # Drop the values whose readers have all finished now (the owner would too).
-                for j in refs:
+                # Drop the values whose readers have all finished now (the owner would too);
+                # a fused chain's one ref is its predecessor, dropped above.
+                for j in refs if previous == NO_NODE or len(refs) > 1 else ():
                     readers = succ[j]  # (None for a fused predecessor: released above)
                     if type(readers) is int:  # this call was its only reader
                         if j != output:
@@ -242,6 +279,7 @@ class ThreadDispatcher:
                                 values[j] = None
                 following = fuse[i]
                 if following != NO_NODE and not control.halt:
+                    resolved[following] = 1  # (for the window: the owner marks it too)
                     report(i << SHIFT | DONE_NEXT)
                     previous, i = i, following
                     continue
@@ -250,36 +288,60 @@ class ThreadDispatcher:
                 if successors is None or control.halt:
                     report(i << SHIFT | DONE)
                     break
-                claimed = None
-                for s in (successors,) if type(successors) is int else successors:
-                    if fns[s] is None:
-                        continue
-                    sources = preds_list[s]
-                    if len(sources) > CLAIM_MAX_PREDECESSORS:
-                        continue
-                    for p in sources:
-                        if not finished[p]:
-                            break
-                    else:
-                        if claim(s, k) == k:
-                            if claimed is None:
-                                claimed = [s]
-                            elif s not in claimed:  # (an edge per argument it reads)
-                                claimed.append(s)
-                report(i << SHIFT | DONE)  # first: the owner counts the claimed calls from it
-                if claimed is None:
-                    break
+                if type(successors) is int:  # one successor (the common case): no list
+                    run_next = NO_NODE
+                    sources = preds_list[successors]
+                    if len(sources) <= CLAIM_MAX_PREDECESSORS and (
+                        no_literals or fns[successors] is not None
+                    ):
+                        for p in sources:
+                            if not finished[p]:
+                                break
+                        else:
+                            if claim(successors, k) == k:
+                                resolved[successors] = 1  # the window moves on without the owner
+                                run_next = successors
+                    report(i << SHIFT | DONE)  # first: the owner counts a claimed call from it
+                    if run_next == NO_NODE:
+                        break
+                    claimed = None
+                else:
+                    claimed = None
+                    for s in successors:
+                        sources = preds_list[s]
+                        if len(sources) > CLAIM_MAX_PREDECESSORS or (
+                            not no_literals and fns[s] is None
+                        ):
+                            continue
+                        for p in sources:
+                            if not finished[p]:
+                                break
+                        else:
+                            if claim(s, k) == k:
+                                resolved[s] = 1
+                                if claimed is None:
+                                    claimed = [s]
+                                elif s not in claimed:  # (an edge per argument it reads)
+                                    claimed.append(s)
+                    report(i << SHIFT | DONE)
+                    if claimed is None:
+                        break
+                    claimed.sort()
+                    run_next = claimed.pop(0)
                 # Run the lowest claimed call right here unless a lower one waits in the heap;
                 # push the others for whichever worker is idle.
-                claimed.sort()
                 try:
                     lowest_waiting = heap[0]
                 except IndexError:
-                    lowest_waiting = claimed[0] + 1
-                run_next = NO_NODE if lowest_waiting < claimed[0] else claimed.pop(0)
-                for s in claimed:
-                    heappush(heap, s)
+                    lowest_waiting = run_next
+                if lowest_waiting < run_next:
+                    heappush(heap, run_next)
                     give(None)
+                    run_next = NO_NODE
+                if claimed:
+                    for s in claimed:
+                        heappush(heap, s)
+                        give(None)
                 if run_next == NO_NODE:
                     break
                 if control.halt:

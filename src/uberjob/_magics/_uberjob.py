@@ -27,6 +27,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from uberjob._failure_list import FailureList
 from uberjob.progress._choose import in_jupyter_kernel
+from uberjob.progress._text import terminal_text
 
 __all__ = ["FailureList", "UberjobMagics"]
 
@@ -318,7 +319,11 @@ class UberjobMagics(Magics):
             raise UsageError(f"failure {index} has no traceback to debug")
         frames = _frames(tb)
         start = _user_frame_index(frames, getattr(failure.exception, "call", None))
-        print(f"uberjob: failure {index} in {_scope_text(failure.scope)}: {_one_line(cause)}")
+        print(
+            terminal_text(
+                f"uberjob: failure {index} in {_scope_text(failure.scope)}: {_one_line(cause)}"
+            )
+        )
         debugger = self.shell.debugger_cls()
         _post_mortem(debugger, tb, frames[start])
 

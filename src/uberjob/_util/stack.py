@@ -10,7 +10,13 @@ from __future__ import annotations
 import linecache
 import sys
 
-__all__ = ["StackFrame", "TruncatedStackFrame", "get_stack_frame", "render_symbolic_traceback"]
+__all__ = [
+    "StackFrame",
+    "TruncatedStackFrame",
+    "get_stack_frame",
+    "notebook_cells",
+    "render_symbolic_traceback",
+]
 
 MAX_TRACEBACK_DEPTH = 3  # frames beyond the first; deeper stacks end in "... truncated"
 
@@ -107,6 +113,14 @@ def _is_notebook_machinery(path: str) -> bool:
     return "/IPython/core/" in path or "/ipykernel/" in path
 
 
+def notebook_cells() -> dict[str, int]:
+    """IPython's {file name of a cell's code: its execution count}, or {} outside IPython."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    mapping = getattr(getattr(shell, "compile", None), "_filename_map", None)
+    return mapping if isinstance(mapping, dict) else {}
+
+
 def render_symbolic_traceback(stack_frame) -> str:
     """The 1.0 text: ``Symbolic traceback (most recent call last):`` then ``File`` lines."""
     frames = []
@@ -119,11 +133,21 @@ def render_symbolic_traceback(stack_frame) -> str:
         frames.append(stack_frame)
         stack_frame = stack_frame.outer
     lines = ["Symbolic traceback (most recent call last):"]
+    cells = notebook_cells()
+    previous = None
     for frame in reversed(frames):
         if frame is TruncatedStackFrame:
             lines.append("  ... truncated")
             continue
-        lines.append(f'  File "{frame.path}", line {frame.line}, in {frame.name}')
+        place = (frame.path, frame.line)
+        if place == previous:  # a comprehension's own frame, at its caller's line: nothing new
+            continue
+        previous = place
+        number = cells.get(frame.path)
+        if number is None:
+            lines.append(f'  File "{frame.path}", line {frame.line}, in {frame.name}')
+        else:  # a notebook cell, named as IPython names it (not the kernel's temporary file)
+            lines.append(f"  Cell In[{number}], line {frame.line}, in {frame.name}")
         # The planning line itself, as Python's own tracebacks show it (IPython registers
         # notebook cells with linecache, so this works for cells too).
         source = linecache.getline(frame.path, frame.line).strip()

@@ -13,6 +13,8 @@ import re
 import traceback
 from typing import NamedTuple
 
+from uberjob._util.stack import notebook_cells
+
 __all__ = [
     "MAX_MESSAGE_CHARS",
     "MAX_SCOPES_LISTED",
@@ -69,7 +71,7 @@ def describe_failure(exception: BaseException, *, with_traceback: bool) -> Failu
             runtime = "".join(traceback.format_exception(original)).rstrip()
         except Exception as error:  # a hostile __str__ must not break progress reporting
             runtime = f"(traceback unavailable: {type(error).__name__})"
-        cells = _notebook_cells()
+        cells = notebook_cells()
         runtime = _cut_middle(name_cells(runtime, cells), MAX_TRACEBACK_CHARS)
         symbolic = drop_repeated_frames(name_cells(symbolic, cells))
     message = _safe_str(original)[:MAX_MESSAGE_CHARS]
@@ -77,16 +79,6 @@ def describe_failure(exception: BaseException, *, with_traceback: bool) -> Failu
 
 
 _FRAME = re.compile(r'^(?P<indent>[ \t]*)File "(?P<file>[^"\n]+)", line (?P<line>\d+)', re.M)
-
-
-def _notebook_cells() -> dict[str, int]:
-    """IPython's {file name of a cell's code: its execution count}, or {} outside IPython."""
-    import sys
-
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    mapping = getattr(getattr(shell, "compile", None), "_filename_map", None)
-    return mapping if isinstance(mapping, dict) else {}
 
 
 def name_cells(text: str, cells: dict[str, int]) -> str:
