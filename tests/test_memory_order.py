@@ -24,6 +24,7 @@ from uberjob._engine.owner import DONE, SHIFT, WINDOW_PER_WORKER, run_owner_loop
 from uberjob._handle import RunHandle
 from uberjob._plan import plan_structure
 from uberjob.progress import null_progress
+from uberjob.progress._basic import NullProgressObserver
 
 SHAPES = ("fan-out", "join", "row", "ladder")
 #: What a sequential evaluation holds at once (uberjob 1.0 with one worker holds as much for the
@@ -350,22 +351,7 @@ def test_failures_wait_for_the_owner_instead_of_piling_up(monkeypatch):
             attempts += 1
         raise RuntimeError(f"call {k}")
 
-    class HeldOnFirstFailure(uberjob.progress.ProgressObserver):
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return None
-
-        def increment_total(self, *, section, scope, amount):
-            pass
-
-        def increment_running(self, *, section, scope):
-            pass
-
-        def increment_completed(self, *, section, scope):
-            pass
-
+    class HeldOnFirstFailure(NullProgressObserver):  # (a subclass: its events are sent)
         def increment_failed(self, *, section, scope, exception):
             if not seen:
                 seen["all waiting"] = all_waiting.wait(timeout=60)
