@@ -201,6 +201,8 @@ class ThreadDispatcher:
         claim = self.claims.setdefault
         held, resolved = self._held, self._resolved
         no_literals = None not in fns  # no literal waits for dependencies: every node a call
+        # Locals, not globals, in the loop below (it runs once per call).
+        no_node, claim_max, release_max = NO_NODE, CLAIM_MAX_PREDECESSORS, RELEASE_MAX_READERS
         value_of = values.__getitem__
         take = self._tokens.get
         give = self._tokens.put
@@ -223,7 +225,7 @@ class ThreadDispatcher:
             if control.halt:
                 report(i << SHIFT | DISCARD)
                 continue
-            previous = NO_NODE  # a fused predecessor whose value this call is the only reader of
+            previous = no_node  # a fused predecessor whose value this call is the only reader of
             while True:
                 running[k] = i  # a list store is atomic: the owner sees this call as started
                 kwargs = kwargs_list[i]
@@ -243,7 +245,7 @@ class ThreadDispatcher:
                                 args[key] = values[j]
                             else:
                                 kwargs[key] = values[j]
-                if previous != NO_NODE and previous != output:
+                if previous != no_node and previous != output:
                     values[previous] = None  # a fused predecessor's only reader has its value
                 try:
                     # Inside the try: a retry decorator that raises when applied fails the call.
@@ -265,12 +267,12 @@ class ThreadDispatcher:
                 finished[i] = 1
                 # Drop the values whose readers have all finished now (the owner would too);
                 # a fused chain's one ref is its predecessor, dropped above.
-                for j in refs if previous == NO_NODE or len(refs) > 1 else ():
+                for j in refs if refs and (previous == no_node or len(refs) > 1) else ():
                     readers = succ[j]  # (None for a fused predecessor: released above)
                     if type(readers) is int:  # this call was its only reader
                         if j != output:
                             values[j] = None
-                    elif readers is not None and len(readers) <= RELEASE_MAX_READERS:
+                    elif readers is not None and len(readers) <= release_max:
                         for r in readers:
                             if not finished[r]:
                                 break
@@ -278,7 +280,7 @@ class ThreadDispatcher:
                             if j != output:
                                 values[j] = None
                 following = fuse[i]
-                if following != NO_NODE and not control.halt:
+                if following != no_node and not control.halt:
                     resolved[following] = 1  # (for the window: the owner marks it too)
                     report(i << SHIFT | DONE_NEXT)
                     previous, i = i, following
@@ -289,11 +291,9 @@ class ThreadDispatcher:
                     report(i << SHIFT | DONE)
                     break
                 if type(successors) is int:  # one successor (the common case): no list
-                    run_next = NO_NODE
+                    run_next = no_node
                     sources = preds_list[successors]
-                    if len(sources) <= CLAIM_MAX_PREDECESSORS and (
-                        no_literals or fns[successors] is not None
-                    ):
+                    if len(sources) <= claim_max and (no_literals or fns[successors] is not None):
                         for p in sources:
                             if not finished[p]:
                                 break
@@ -302,16 +302,14 @@ class ThreadDispatcher:
                                 resolved[successors] = 1  # the window moves on without the owner
                                 run_next = successors
                     report(i << SHIFT | DONE)  # first: the owner counts a claimed call from it
-                    if run_next == NO_NODE:
+                    if run_next == no_node:
                         break
                     claimed = None
                 else:
                     claimed = None
                     for s in successors:
                         sources = preds_list[s]
-                        if len(sources) > CLAIM_MAX_PREDECESSORS or (
-                            not no_literals and fns[s] is None
-                        ):
+                        if len(sources) > claim_max or (not no_literals and fns[s] is None):
                             continue
                         for p in sources:
                             if not finished[p]:
@@ -337,14 +335,14 @@ class ThreadDispatcher:
                 if lowest_waiting < run_next:
                     heappush(heap, run_next)
                     give(None)
-                    run_next = NO_NODE
+                    run_next = no_node
                 if claimed:
                     for s in claimed:
                         heappush(heap, s)
                         give(None)
-                if run_next == NO_NODE:
+                if run_next == no_node:
                     break
                 if control.halt:
                     report(run_next << SHIFT | DISCARD)
                     break
-                previous, i = NO_NODE, run_next
+                previous, i = no_node, run_next
