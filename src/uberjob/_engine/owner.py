@@ -179,7 +179,7 @@ def run_owner_loop(
         compiled.scopes,
         compiled.nodes,
     )
-    output = compiled.output
+    output, fuse = compiled.output, compiled.fuse
     control = handle.control
     completed = handle.completed
     tick = getattr(observer, "tick", None) or (lambda: None)
@@ -327,7 +327,6 @@ def run_owner_loop(
                 return
             outstanding -= 1
 
-    fuse = compiled.fuse
     frozen = _freeze_existing_objects()
     try:
         dispatcher.start()
