@@ -78,6 +78,7 @@ class CompiledPlan:
     __slots__ = (
         "fns",
         "fuse",
+        "in_order",
         "kwargs",
         "nodes",
         "output",
@@ -120,6 +121,9 @@ class CompiledPlan:
         self.scope_totals: Counter = Counter()
         self.output: int = NO_NODE  # index of the output node (NO_NODE: a constant or none)
         self.output_value = None  # the output's value when it is a constant
+        #: Every predecessor has a lower index than its successors (the depth-first numbering;
+        #: not after the random scheduler's renumbering): index order is a valid run order.
+        self.in_order = True
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -443,6 +447,7 @@ def compile_plan(
 def _permute(compiled: CompiledPlan, new_of: list[int]) -> None:
     """Renumber the nodes: node ``i`` becomes ``new_of[i]`` (the random scheduler)."""
     n = len(new_of)
+    compiled.in_order = False
 
     def moved(items: list) -> list:
         result = [None] * n

@@ -71,6 +71,7 @@ __all__ = [
     "DISCARD",
     "DONE",
     "DONE_NEXT",
+    "END",
     "FAIL",
     "START",
     "Control",
@@ -78,7 +79,7 @@ __all__ = [
     "run_owner_loop",
 ]
 
-START, DONE, FAIL, DISCARD, DONE_NEXT = range(5)
+START, DONE, FAIL, DISCARD, DONE_NEXT, END = range(6)
 SHIFT = 3
 MASK = 7
 POLL_SECONDS = 0.1  # how long the owner blocks before checking for interrupts and stops
@@ -338,12 +339,17 @@ def run_owner_loop(
             share_window = getattr(dispatcher, "share_window", None)
             if share_window is not None:  # workers take held calls too (threads.py)
                 share_window(held, resolved, window)
-        sources = [i for i in range(n) if waiting[i] == 0]
-        for i in sources:
-            resolved[i] = 1
-        initial = finish_trivial_and_collect(sources)
-        if initial:
-            hand_over(initial)
+        in_order = getattr(dispatcher, "in_order", False)
+        if in_order:  # one worker runs every call in index order (threads.py): it owns the
+            outstanding = 1  # values, and this thread counts, until its END event
+            dispatcher.run_in_order()
+        else:
+            sources = [i for i in range(n) if waiting[i] == 0]
+            for i in sources:
+                resolved[i] = 1
+            initial = finish_trivial_and_collect(sources)
+            if initial:
+                hand_over(initial)
         next_tick = 0.0
         get = dispatcher.events.get
         while outstanding:
@@ -366,48 +372,55 @@ def run_owner_loop(
                                 run_count += 1
                             else:
                                 run_scope, run_count = counter.new_run(i, run_scope, run_count)
-                    # release_and_advance(i, ready), inlined: once per call, the hottest code here
-                    for j in refs[i]:
-                        left = uses[j] - 1
-                        uses[j] = left
-                        if left == 0 and j != output:
-                            values[j] = None
-                    if uses[i] == 0 and i != output:
-                        values[i] = None
-                    successors = succ[i]
-                    if successors is None:
+                    if in_order:  # the worker drops values and runs what follows itself
                         pass
-                    elif type(successors) is int:
-                        left = waiting[successors] - 1
-                        waiting[successors] = left
-                        if left == 0:
-                            resolved[successors] = 1
-                            if take_claim is not None and take_claim(successors, None) is not None:
-                                outstanding += 1  # a worker took it (threads.py)
-                            else:
-                                ready.append(successors)
                     else:
-                        for s in successors:
-                            left = waiting[s] - 1
-                            waiting[s] = left
+                        # release_and_advance(i, ready), inlined: once per call, the hottest code
+                        for j in refs[i]:
+                            left = uses[j] - 1
+                            uses[j] = left
+                            if left == 0 and j != output:
+                                values[j] = None
+                        if uses[i] == 0 and i != output:
+                            values[i] = None
+                        successors = succ[i]
+                        if successors is None:
+                            pass
+                        elif type(successors) is int:
+                            left = waiting[successors] - 1
+                            waiting[successors] = left
                             if left == 0:
-                                resolved[s] = 1
-                                if take_claim is not None and take_claim(s, None) is not None:
-                                    outstanding += 1
+                                resolved[successors] = 1
+                                if (
+                                    take_claim is not None
+                                    and take_claim(successors, None) is not None
+                                ):
+                                    outstanding += 1  # a worker took it (threads.py)
                                 else:
-                                    ready.append(s)
-                    if kind == DONE:  # else its worker went on to the fused successor,
-                        outstanding -= 1  # whose start is counted like any other's
-                        if settle is not None:
-                            settle()
-                    else:
-                        resolved[fuse[i]] = 1
+                                    ready.append(successors)
+                        else:
+                            for s in successors:
+                                left = waiting[s] - 1
+                                waiting[s] = left
+                                if left == 0:
+                                    resolved[s] = 1
+                                    if take_claim is not None and take_claim(s, None) is not None:
+                                        outstanding += 1
+                                    else:
+                                        ready.append(s)
+                        if kind == DONE:  # else its worker went on to the fused successor,
+                            outstanding -= 1  # whose start is counted like any other's
+                            if settle is not None:
+                                settle()
+                        else:
+                            resolved[fuse[i]] = 1
                 elif kind == START:  # from dispatchers without running slots
                     counter.start(i)
                 elif kind == FAIL:
-                    outstanding -= 1
-                    if settle is not None:
-                        settle()
+                    if not in_order:
+                        outstanding -= 1
+                        if settle is not None:
+                            settle()
                     errors += 1
                     if not counted_start[i]:
                         counter.start(i)
@@ -423,10 +436,10 @@ def run_owner_loop(
                     observer.increment_failed(section=section, scope=scope, exception=error)
                     if max_errors is not None and errors > max_errors:
                         control.halt = True
-                    elif not control.halt:
+                    elif not control.halt and not in_order:
                         mark_dead_below(i)  # so that the frontier moves past what it blocks
-                else:  # DISCARD: handed over but never started (the run halted)
-                    outstanding -= 1
+                else:  # DISCARD: handed over but never started (the run halted); END: an
+                    outstanding -= 1  # in-order worker is through
                 try:
                     event = dispatcher.events.get_nowait()
                 except Empty:

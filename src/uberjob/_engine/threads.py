@@ -39,7 +39,7 @@ from heapq import heappop, heappush
 from queue import SimpleQueue
 
 from uberjob._engine.compile import NO_NODE
-from uberjob._engine.owner import DISCARD, DONE, DONE_NEXT, FAIL, SHIFT, Control
+from uberjob._engine.owner import DISCARD, DONE, DONE_NEXT, END, FAIL, SHIFT, Control
 
 __all__ = ["MAX_PENDING_FAILURES", "ThreadDispatcher"]
 
@@ -93,6 +93,9 @@ class ThreadDispatcher:
         # has reported that call's end; the owner knows which ends it has seen.
         self.running_slots = [NO_NODE] * len(self._threads)
         self.width = len(self._threads)  # calls that run at once (the owner's window, owner.py)
+        #: One worker and a depth-first numbering: the worker runs the calls in index order
+        #: itself, which is the sequential order, and the owner only counts (see run_in_order).
+        self.in_order = self.width == 1 and compiled.in_order
 
     def share_window(self, held: list[int], resolved: bytearray, window: int) -> None:
         """Share the owner's held calls, resolved flags and window (before the first call)."""
@@ -122,6 +125,11 @@ class ThreadDispatcher:
 
     def start(self) -> None:
         """Nothing yet: the threads start with the first work handed over (see _start_threads)."""
+
+    def run_in_order(self) -> None:
+        """Start the one worker on every call in index order (``in_order`` dispatchers only):
+        nothing is handed over; the worker reports each call's end and ``END`` when through."""
+        self._start_threads()
 
     def _start_threads(self) -> None:
         # Started after work is queued, so the first worker starts calling while the owner is
@@ -184,7 +192,98 @@ class ThreadDispatcher:
             if control.shutdown:
                 return
 
+    def _work_in_order(self) -> None:
+        """The one worker of an ``in_order`` run: every node in index order, which is the
+        sequential order (compile.py), with no heap, claims or counts of waiting predecessors.
+
+        The worker owns ``uses`` and drops each value once its last reader has succeeded, so a
+        run holds exactly what a sequential evaluation holds. A failed call's arguments stay
+        alive (as in a run of many workers, where the owner drops values only on success), and
+        every node below a failed one is *dead*: it never runs. It reports ``DONE`` or ``FAIL``
+        per call and ``END`` once it is through or the run halted.
+        """
+        compiled = self.compiled
+        fns, positional, kwargs_list, refs_list, slots_list, preds_list = (
+            compiled.fns,
+            compiled.positional,
+            compiled.kwargs,
+            compiled.refs,
+            compiled.slots,
+            compiled.preds,
+        )
+        values, uses, output = compiled.values, compiled.uses, compiled.output
+        control, retry, failures = self.control, self.retry, self._failures
+        running, report = self.running_slots, self.events.put
+        value_of = values.__getitem__
+        room_for_failure = self._failure_room.acquire
+        max_errors, errors = self.max_errors, 0
+        dead = None  # a bytearray once a call failed: the nodes below failures
+        try:
+            for i in range(len(fns)):
+                if control.halt:
+                    return
+                if dead is not None:
+                    for p in preds_list[i]:
+                        if dead[p]:
+                            dead[i] = 1
+                            break
+                    if dead[i]:
+                        continue
+                refs = refs_list[i]
+                fn = fns[i]
+                if fn is not None:
+                    running[0] = i  # a list store is atomic: the owner sees this call as started
+                    kwargs = kwargs_list[i]
+                    if not refs:
+                        args = positional[i]
+                    else:
+                        slots = slots_list[i]
+                        if slots is None:  # the arguments are exactly the refs' values
+                            args = list(map(value_of, refs))
+                        else:
+                            args = list(positional[i])
+                            if kwargs is not None:
+                                kwargs = dict(kwargs)
+                            for key, j in zip(slots, refs, strict=True):
+                                if type(key) is int:
+                                    args[key] = values[j]
+                                else:
+                                    kwargs[key] = values[j]
+                    try:
+                        if retry is not None:  # (inside the try: applying it may raise)
+                            fn = retry(fn)
+                        values[i] = fn(*args, **kwargs) if kwargs else fn(*args)
+                    except BaseException as exception:
+                        failures[i] = exception.with_traceback(
+                            exception.__traceback__.tb_next if exception.__traceback__ else None
+                        )
+                        del exception
+                        if dead is None:
+                            dead = bytearray(len(fns))
+                        dead[i] = 1
+                        errors += 1
+                        if max_errors is not None and errors > max_errors:
+                            control.halt = True
+                        if not room_for_failure(blocking=False):
+                            self._wait_for_failure_room()
+                        report(i << SHIFT | FAIL)
+                        continue
+                    finally:
+                        args = kwargs = fn = None
+                    report(i << SHIFT | DONE)
+                for j in refs:
+                    left = uses[j] - 1
+                    uses[j] = left
+                    if left == 0 and j != output:
+                        values[j] = None
+                if uses[i] == 0 and i != output:
+                    values[i] = None  # a value nobody reads
+        finally:
+            report(END)
+
     def _work(self, k: int) -> None:
+        if self.in_order:
+            return self._work_in_order()
         compiled = self.compiled
         fns, positional, kwargs_list, refs_list, slots_list = (
             compiled.fns,
@@ -272,7 +371,7 @@ class ThreadDispatcher:
                     if type(readers) is int:  # this call was its only reader
                         if j != output:
                             values[j] = None
-                    elif readers is not None and len(readers) <= release_max:
+                    elif readers is not None and readers[-1] == i and len(readers) <= release_max:
                         for r in readers:
                             if not finished[r]:
                                 break
