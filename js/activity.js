@@ -87,9 +87,10 @@ export class ActivityChart {
       const bar = this.bars[i];
       if (bar.key === key) continue;
       bar.key = key;
-      // a bucket with any call shows at least a pixel: a quiet second is not an empty one
+      // a bucket with any call shows at least a pixel (a quiet second is not an empty one),
+      // and any failure two, to be seen
+      const hf = f > 0 ? Math.min(CHART_HEIGHT, Math.max(2, (f / max) * CHART_HEIGHT)) : 0;
       const hc = c > 0 ? Math.max(1, (c / max) * CHART_HEIGHT) : 0;
-      const hf = f > 0 ? Math.max(1, (f / max) * CHART_HEIGHT) : 0;
       setAttr(bar.done, "y", String(CHART_HEIGHT - hc));
       setAttr(bar.done, "height", String(hc));
       setAttr(bar.failed, "y", String(Math.max(0, CHART_HEIGHT - hc - hf)));

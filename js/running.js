@@ -133,6 +133,7 @@ export class RunningPanel {
     this.calls = new Map();
     /** @type {number[]} */
     this.order = [];
+    this.fnChars = 0;
     this.el = h("section", "uj-running", { "aria-label": "Running calls" });
     const bar = h("div", "uj-running-bar");
     this.title = h("h3", "uj-running-title", {}, "Running");
@@ -161,6 +162,12 @@ export class RunningPanel {
       }
       if (call.straggler) stragglersSeen++;
       if (view.call !== call) view.update(call, call.straggler === true && stragglersSeen <= STACKS_OPEN);
+    }
+    // one function column for every line; the names are monospace, about 0.6em a character
+    const fnChars = Math.min(40, Math.max(10, ...calls.map((c) => String(c.function ?? "").length)));
+    if (fnChars !== this.fnChars) {
+      this.fnChars = fnChars;
+      this.list.style.setProperty("--uj-fn-w", `${(fnChars * 0.62).toFixed(1)}em`);
     }
     const ids = calls.map((c) => c.id);
     const keep = new Set(ids);

@@ -37,6 +37,8 @@ const MARKS = {
     + "of its completed calls. Its stack is under Running."],
   inside: ["", "A straggler is running inside this scope"],
 };
+/** The room a mark takes beside a name, in ch (widget.css: .uj-tree-mark). */
+const MARK_CHARS = { straggler: 6, inside: 2, none: 0 };
 
 export class SectionTree {
   /**
@@ -120,11 +122,7 @@ export class SectionTree {
       this.rows.push(this.makeRow(i));
     }
     this.defaults = defaultOpen(this.parents);
-    let nameWidth = 16;   // in ch; an em is about 1.8ch in UI fonts
-    for (let i = 0; i < nodes.length; i++) {
-      nameWidth = Math.max(nameWidth, (this.rows[i].depth * 1.15 + 1.4) * 1.8 + nodes[i][1].length);
-    }
-    this.nameChars = Math.min(Math.ceil(nameWidth), 56);
+    this.measureNames();
     this.order = [];
     /** @type {number[]} */
     const stack = nodes.length ? [0] : [];
@@ -143,6 +141,17 @@ export class SectionTree {
     }
     if (start === 0) this.rows[0].el.tabIndex = 0;
     this.refreshVisibility();
+  }
+
+  /** The name column's width: the widest indented name, with room for its straggler mark. */
+  measureNames() {
+    let nameWidth = 16;   // in ch; an em is about 1.8ch in UI fonts
+    for (let i = 0; i < this.rows.length; i++) {
+      const mark = MARK_CHARS[this.marks.get(i) ?? "none"];
+      nameWidth = Math.max(nameWidth,
+        (this.rows[i].depth * 1.15 + 1.4) * 1.8 + (this.nodes[i]?.[1].length ?? 0) + mark);
+    }
+    this.nameChars = Math.min(Math.ceil(nameWidth), 56);
   }
 
   /** @param {number} i */
@@ -265,9 +274,13 @@ export class SectionTree {
         if (!marks.has(p)) marks.set(p, "inside");
       }
     }
-    for (const [i, kind] of marks) if (this.marks.get(i) !== kind) this.drawMark(i, kind);
+    let changed = marks.size !== this.marks.size;
+    for (const [i, kind] of marks) {
+      if (this.marks.get(i) !== kind) { this.drawMark(i, kind); changed = true; }
+    }
     for (const i of this.marks.keys()) if (!marks.has(i)) this.drawMark(i, null);
     this.marks = marks;
+    if (changed) this.measureNames();
   }
 
   /**

@@ -203,6 +203,14 @@ test("user text in the panel is text: function, scope, frames", () => {
   const row = callRow(root, 1);
   assert.equal(row.querySelector(".uj-frame-where")?.textContent, 'File "<script>f.py</script>", line 1, in <b>fn</b>');
   assert.equal(row.querySelector(".uj-frame-code")?.textContent, "x = '<iframe>'");
+  // a lone surrogate (a file name over non-UTF-8 bytes) and terminal escapes stay characters
+  const odd = "load-\udcff.csv \u001b[2J\u001b[31m";
+  view.update(snapshot([straggler(3, 9, { sampled: 8, frames: [{ ...frames[0], file: odd, code: odd }], note: null }),
+    call(4, 1, { function: odd, scope: [odd, odd] })]));
+  assert.equal(callRow(root, 4).querySelector(".uj-call-function")?.textContent, odd);
+  assert.equal(callRow(root, 3).querySelector(".uj-frame-code")?.textContent, odd.trim());
+  assert.ok(callRow(root, 3).querySelector(".uj-frame-where")?.textContent?.includes(odd));
+  assert.equal(root.querySelectorAll("img, script, a, iframe, b").length, 0);
 });
 
 test("a snapshot without `running`, or with no calls, draws nothing new", () => {
