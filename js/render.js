@@ -1,10 +1,13 @@
 // The shared renderer: draws progress snapshots (docs/snapshot-schema.md) into an element.
 // Used by the widget (widget.js) and the HTML report (report.js). Redraws coalesce on
-// requestAnimationFrame; tree rows and failure groups are keyed and updated in place.
+// requestAnimationFrame; tree rows, running calls and failure groups are keyed and updated in
+// place. Top to bottom: the header, the calls running now (what a run is doing, stragglers
+// first to the eye: they are the longest), the scope trees, the failures.
 // Text from user code only ever enters the DOM as text (textContent, attributes).
 
 import { FailuresPanel } from "./failures.js";
 import { Header } from "./header.js";
+import { RunningPanel } from "./running.js";
 import { SectionTree } from "./tree.js";
 import { h, setText } from "./util.js";
 
@@ -17,6 +20,8 @@ import { h, setText } from "./util.js";
  * @property {{ key: string, index: number } | null} selection
  * @property {string} query
  * @property {number[]} groups   the open failure groups
+ * @property {[number, boolean, boolean][]} [stacks]  per running call with a stack: its id,
+ *   whether the stack is open and whether its library frames are shown
  */
 
 export const SCHEMA = 1;
@@ -27,6 +32,7 @@ export const SCHEMA = 1;
  * @property {(draw: () => void) => void} [schedule]  defaults to requestAnimationFrame
  * @property {Map<number, Instance>} [instances]  a store shared with other views of the same run
  * @property {() => void} [onStop]  what the header's Stop button does (see `setStop`)
+ * @property {() => void} [onResume]  what the header's Resume button does (see `setResume`)
  */
 
 export class ProgressView {
@@ -51,8 +57,9 @@ export class ProgressView {
     this.selection = null;
     this.widths = "";
     this.el = h("div", "uj-root");
-    this.header = new Header({ onStop: options.onStop });
+    this.header = new Header({ onStop: options.onStop, onResume: options.onResume });
     this.message = h("div", "uj-note", {}, "Waiting for the run to start…");
+    this.running = new RunningPanel((key, node) => this.trees.get(key)?.nodes[node]?.[3] ?? null);
     this.sections = h("div", "uj-sections");
     this.failures = new FailuresPanel(
       (id) => this.instances.get(id),
@@ -60,7 +67,7 @@ export class ProgressView {
       () => this.select(null),
       (key, node) => this.pathOf(key, node),
     );
-    this.el.append(this.header.el, this.message, this.sections, this.failures.el);
+    this.el.append(this.header.el, this.message, this.running.el, this.sections, this.failures.el);
     root.append(this.el);
   }
 
@@ -91,6 +98,15 @@ export class ProgressView {
    */
   setStop(stop) {
     this.header.setStop(stop);
+  }
+
+  /**
+   * Show the Resume button of a run that ended unfinished ("available"), say a resume was asked
+   * for ("requested"), or have none ("", the default: the HTML report).
+   * @param {string} resume
+   */
+  setResume(resume) {
+    this.header.setResume(resume);
   }
 
   kick() {
@@ -135,6 +151,15 @@ export class ProgressView {
       }
       tree.update(section, isRunning, s.elapsed);
     }
+    /** @type {Map<string, number[]>} */
+    const stragglers = new Map();
+    for (const entry of s.running?.straggler_nodes ?? []) {
+      if (!Array.isArray(entry)) continue;
+      const [key, row] = entry;
+      (stragglers.get(key) ?? stragglers.set(key, []).get(key))?.push(row);
+    }
+    for (const [key, tree] of this.trees) tree.setStragglers(stragglers.get(key) ?? []);
+    this.running.update(s.running);
     // One set of column widths for every section, so that their bars line up.
     let [name, count, time] = [0, 0, 0];
     for (const tree of this.trees.values()) {
@@ -225,6 +250,7 @@ export class ProgressView {
       selection: this.selection,
       query: this.failures.search.value,
       groups: [...this.failures.groups.values()].filter((g) => g.open).map((g) => g.id),
+      stacks: this.running.stackStates(),
     };
   }
 
@@ -245,6 +271,7 @@ export class ProgressView {
       const group = this.failures.groups.get(id);
       if (group && !group.open) group.toggle();
     }
+    this.running.restoreStackStates(state.stacks ?? []);
   }
 
   destroy() {

@@ -1,4 +1,6 @@
 // One section's scope tree: a flat ARIA tree whose rows are keyed by index and updated in place.
+// Rows of scopes with a straggler in flight carry a mark, and their ancestors a smaller one, so
+// that a folded tree still shows where to look.
 
 import {
   COUNT_LEGEND, countText, formatDuration, h, remainingSeconds, setAttr, textWidthCh,
@@ -26,7 +28,17 @@ const STORE_ROW = /\((?:(up to date), )?(?:read from store|written to store)\)$/
  * @property {string[]} widths   their widths as last drawn
  * @property {string} timeText
  * @property {boolean} stale     changed while hidden: draw when shown
+ * @property {HTMLElement | null} mark  the straggler mark (made the first time one is needed)
  */
+
+/** The straggler marks' words and tooltips: on a straggler's scope row, and on its ancestors. */
+const MARKS = {
+  straggler: ["slow", "A call of this scope is a straggler: running over 3× the median duration "
+    + "of its completed calls. Its stack is under Running."],
+  inside: ["", "A straggler is running inside this scope"],
+};
+/** The room a mark takes beside a name, in ch (widget.css: .uj-tree-mark). */
+const MARK_CHARS = { straggler: 6, inside: 2, none: 0 };
 
 export class SectionTree {
   /**
@@ -59,6 +71,8 @@ export class SectionTree {
     this.focused = 0;
     /** @type {number | null} */
     this.selected = null;
+    /** @type {Map<number, "straggler" | "inside">} the rows marked now */
+    this.marks = new Map();
     this.el = h("div", "uj-tree", { role: "tree", "aria-label": key });
     this.el.addEventListener("keydown", (e) => this.onKey(e));
     this.el.addEventListener("click", (e) => this.onClick(e));
@@ -108,11 +122,7 @@ export class SectionTree {
       this.rows.push(this.makeRow(i));
     }
     this.defaults = defaultOpen(this.parents);
-    let nameWidth = 16;   // in ch; an em is about 1.8ch in UI fonts
-    for (let i = 0; i < nodes.length; i++) {
-      nameWidth = Math.max(nameWidth, (this.rows[i].depth * 1.15 + 1.4) * 1.8 + nodes[i][1].length);
-    }
-    this.nameChars = Math.min(Math.ceil(nameWidth), 56);
+    this.measureNames();
     this.order = [];
     /** @type {number[]} */
     const stack = nodes.length ? [0] : [];
@@ -131,6 +141,17 @@ export class SectionTree {
     }
     if (start === 0) this.rows[0].el.tabIndex = 0;
     this.refreshVisibility();
+  }
+
+  /** The name column's width: the widest indented name, with room for its straggler mark. */
+  measureNames() {
+    let nameWidth = 16;   // in ch; an em is about 1.8ch in UI fonts
+    for (let i = 0; i < this.rows.length; i++) {
+      const mark = MARK_CHARS[this.marks.get(i) ?? "none"];
+      nameWidth = Math.max(nameWidth,
+        (this.rows[i].depth * 1.15 + 1.4) * 1.8 + (this.nodes[i]?.[1].length ?? 0) + mark);
+    }
+    this.nameChars = Math.min(Math.ceil(nameWidth), 56);
   }
 
   /** @param {number} i */
@@ -153,7 +174,7 @@ export class SectionTree {
     el.append(label, bar, count, time);
     return {
       el, label, name, bar, segments, count, time, depth,
-      last: null, text: "", widths: ["", "", ""], timeText: "", stale: false,
+      last: null, text: "", widths: ["", "", ""], timeText: "", stale: false, mark: null,
     };
   }
 
@@ -236,6 +257,53 @@ export class SectionTree {
     if (this.children[i]?.length === 0) return;
     this.overrides.set(i, open ?? !this.isOpen(i));
     this.refreshVisibility();
+  }
+
+  /**
+   * Mark the rows of scopes with a straggler in flight, and (more quietly) their ancestors but
+   * the root; only rows whose mark changed are touched.
+   * @param {Iterable<number>} rows
+   */
+  setStragglers(rows) {
+    /** @type {Map<number, "straggler" | "inside">} */
+    const marks = new Map();
+    for (const i of rows) {
+      if (!(i >= 0 && i < this.rows.length)) continue;
+      marks.set(i, "straggler");
+      for (let p = this.parents[i]; p > 0; p = this.parents[p]) {
+        if (!marks.has(p)) marks.set(p, "inside");
+      }
+    }
+    let changed = marks.size !== this.marks.size;
+    for (const [i, kind] of marks) {
+      if (this.marks.get(i) !== kind) { this.drawMark(i, kind); changed = true; }
+    }
+    for (const i of this.marks.keys()) if (!marks.has(i)) this.drawMark(i, null);
+    this.marks = marks;
+    if (changed) this.measureNames();
+  }
+
+  /**
+   * @param {number} i
+   * @param {"straggler" | "inside" | null} kind
+   */
+  drawMark(i, kind) {
+    const v = this.rows[i];
+    v.el.classList.toggle("uj-straggler", kind === "straggler");
+    v.el.classList.toggle("uj-straggler-inside", kind === "inside");
+    if (!kind) {
+      if (v.mark) v.mark.hidden = true;
+      return;
+    }
+    if (!v.mark) {
+      v.mark = h("span", "uj-tree-mark", { role: "img" });
+      v.label.append(v.mark);
+    }
+    const [text, title] = MARKS[kind];
+    v.mark.hidden = false;
+    v.mark.textContent = text;
+    v.mark.title = title;
+    v.mark.setAttribute("aria-label", title);
   }
 
   /** @param {number | null} i */

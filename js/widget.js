@@ -4,14 +4,20 @@
 //   _snapshot   the latest progress snapshot (docs/snapshot-schema.md)
 //   _instances  every kept failure instance, set when the run ends (saved notebooks have them)
 //   _stop       "" (no Stop button), "available" (a background run), "requested" (see header.js)
+//   _resume     "" (no Resume button), "available" (the run ended failed, stopped or interrupted
+//               and its handle can resume it), "requested" (the kernel took a resume request)
 // Custom messages: the kernel streams new instances as {kind: "instances", items}; a view that
-// lacks some (a reload or a second display mid-run) sends {kind: "request-instances"}.
+// lacks some (a reload or a second display mid-run) sends {kind: "request-instances"}. The Stop
+// button sends {kind: "stop"}, the Resume button {kind: "resume"}.
 
 import { ProgressView } from "./render.js";
 
 /** @typedef {import("./types.js").Instance} Instance */
 /** @typedef {import("./types.js").Snapshot} Snapshot */
-/** @typedef {{ _snapshot: DataView | Snapshot | null, _instances: Instance[], _stop: string }} Traits */
+/**
+ * @typedef {{ _snapshot: DataView | Snapshot | null, _instances: Instance[], _stop: string,
+ *   _resume: string }} Traits
+ */
 /** @typedef {import("@anywidget/types").AnyModel<Traits>} Model */
 
 /**
@@ -96,11 +102,15 @@ function render({ model, el }) {
     instances: s.instances,
     requestInstances: () => requestInstances(model),
     onStop: () => model.send({ kind: "stop" }),
+    onResume: () => model.send({ kind: "resume" }),
   });
   s.views.add(view);
   const onStopTrait = () => view.setStop(model.get("_stop") ?? "");
   model.on("change:_stop", onStopTrait);
   onStopTrait();
+  const onResumeTrait = () => view.setResume(model.get("_resume") ?? "");
+  model.on("change:_resume", onResumeTrait);
+  onResumeTrait();
   const onSnapshot = () => {
     const snapshot = decodeSnapshot(model.get("_snapshot"));
     if (snapshot) view.update(snapshot);
@@ -112,6 +122,7 @@ function render({ model, el }) {
   return () => {
     model.off("change:_snapshot", onSnapshot);
     model.off("change:_stop", onStopTrait);
+    model.off("change:_resume", onResumeTrait);
     s.views.delete(view);
     view.destroy();
   };

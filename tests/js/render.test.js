@@ -152,3 +152,9 @@ test("selecting a row inside a folded subtree names it from the snapshot, not fr
   view.select({ key: "run", index: 0 });
   assert.equal(chip.textContent, "in Running graph \u2715");
 });
+
+test("the HTML report (no setResume) has no Resume button, whatever the run's state", () => {
+  const { root, view } = makeView();
+  view.update({ ...fixture("small"), state: "failed" });
+  assert.equal(/** @type {HTMLElement} */ (root.querySelector("button.uj-resume")).hidden, true);
+});

@@ -117,3 +117,84 @@ test("a stop asked for elsewhere (another view of the run) shows in every view",
   assert.equal(views[1].el.querySelector(".uj-state")?.textContent, "stopping\u2026");
   for (const { cleanup } of views) cleanup();
 });
+
+test("the Resume button: offered once a run ended unfinished, one resume sent, gone when the run goes on", async () => {
+  const snap = fixture("small");   // running
+  const model = new FakeModel({ _snapshot: bytes(snap), _instances: [], _stop: "", _resume: "" });
+  await widget.initialize?.(/** @type {any} */ ({ model }));
+  const { el, cleanup } = await renderInto(model);
+  const button = /** @type {HTMLButtonElement} */ (el.querySelector(".uj-header > button.uj-resume"));
+  assert.ok(button, "the button sits in the header");
+  assert.equal(button.hidden, true);
+  model.set("_resume", "available");
+  assert.equal(button.hidden, true, "not while the run goes on");
+  for (const state of ["failed", "stopped", "interrupted"]) {
+    model.set("_snapshot", bytes({ ...snap, state }));
+    await frame();
+    assert.equal(button.hidden, false, `offered after a ${state} run`);
+  }
+  model.set("_snapshot", bytes({ ...snap, state: "done" }));
+  await frame();
+  assert.equal(button.hidden, true, "a finished run has nothing to resume");
+  model.set("_snapshot", bytes({ ...snap, state: "failed" }));
+  await frame();
+  assert.equal(button.textContent, "Resume");
+  assert.equal(button.disabled, false);
+  assert.equal(button.getAttribute("style"), null, "styled by widget.css, not inline");
+  button.click();
+  button.click();   // disabled now: no second message
+  assert.deepEqual(model.sent.filter((m) => m.kind === "resume"), [{ kind: "resume" }]);
+  assert.equal(button.disabled, true);
+  assert.equal(button.textContent, "resuming\u2026");
+  model.set("_resume", "requested");
+  assert.equal(button.disabled, true);
+  // the resumed run continues in this widget: the button goes; the header says it was resumed
+  model.set("_snapshot", bytes({ ...snap, resumed: { count: 1, reused: 4, refreshed: ["dont_roll_six"] } }));
+  await frame();
+  assert.equal(button.hidden, true);
+  assert.equal(el.querySelector(".uj-resumed")?.textContent, "resumed, 4 calls reused, 1 function redefined");
+  // it fails again and the kernel offers Resume again: the button is back, ready
+  model.set("_resume", "available");
+  model.set("_snapshot", bytes({ ...snap, state: "failed" }));
+  await frame();
+  assert.equal(button.hidden, false);
+  assert.equal(button.disabled, false);
+  assert.equal(button.textContent, "Resume");
+  cleanup();
+  assert.equal(model.handlers.get("change:_resume")?.size ?? 0, 0, "cleanup unhooks the trait");
+});
+
+test("a resumed run can be stopped although the attempt before was", async () => {
+  const snap = fixture("small");
+  const model = new FakeModel({ _snapshot: bytes(snap), _instances: [], _stop: "available", _resume: "" });
+  await widget.initialize?.(/** @type {any} */ ({ model }));
+  const { el, cleanup } = await renderInto(model);
+  const stop = /** @type {HTMLButtonElement} */ (el.querySelector("button.uj-stop"));
+  stop.click();
+  model.set("_stop", "requested");
+  model.set("_snapshot", bytes({ ...snap, state: "stopped" }));
+  model.set("_resume", "available");
+  await frame();
+  /** @type {HTMLButtonElement} */ (el.querySelector("button.uj-resume")).click();
+  model.set("_resume", "requested");
+  model.set("_stop", "available");   // the resumed background run offers Stop again
+  model.set("_snapshot", bytes(snap));
+  await frame();
+  assert.equal(el.querySelector(".uj-state")?.textContent, "running", "not stopping…");
+  assert.equal(stop.hidden, false);
+  assert.equal(stop.disabled, false);
+  cleanup();
+});
+
+test("a resume asked for in another view disables the button in every view", async () => {
+  const model = new FakeModel({ _snapshot: bytes({ ...fixture("small"), state: "interrupted" }), _instances: [], _resume: "available" });
+  await widget.initialize?.(/** @type {any} */ ({ model }));
+  const views = [await renderInto(model), await renderInto(model)];
+  const [first, second] = views.map(({ el }) => /** @type {HTMLButtonElement} */ (el.querySelector("button.uj-resume")));
+  first.click();
+  assert.equal(second.disabled, false, "the other view learns of it from the kernel");
+  model.set("_resume", "requested");
+  assert.equal(second.disabled, true);
+  assert.equal(second.textContent, "resuming\u2026");
+  for (const { cleanup } of views) cleanup();
+});
