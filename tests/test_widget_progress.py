@@ -60,7 +60,8 @@ def test_the_names_are_one_progress():
 def test_the_widget_carries_the_bundle_and_two_data_traits():
     widget = ProgressWidget(ProgressModel())
     synced = set(widget.keys) - set(anywidget.AnyWidget().keys) - {"_esm", "_css"}
-    assert synced == {"_snapshot", "_instances", "_stop"}  # _stop: the Stop button (header.js)
+    # _stop and _resume: the Stop and Resume buttons (header.js)
+    assert synced == {"_snapshot", "_instances", "_stop", "_resume"}
     assert "uberjob" in widget._esm
     assert "export" in widget._esm
     assert ".uj-root" in widget._css

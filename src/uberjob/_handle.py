@@ -82,6 +82,19 @@ class RunHandle:
         self.scope_labels: dict[tuple, tuple] = {}
         self._future: concurrent.futures.Future = concurrent.futures.Future()
         self._thread: threading.Thread | None = None
+        # Fix and resume (_resume.py): what it takes to start the run again, and the values a
+        # run that did not finish keeps for that (its frontier: _engine/frontier.py).
+        self._spec = None
+        self._frontier: dict | None = None
+        self._resumed_by: RunHandle | str | None = None
+        self._discarded = False
+        #: The handle of the run this one resumes (None for a run started by ``run()``).
+        self.continues: RunHandle | None = None
+        #: A resumed run's ``{"count", "reused", "refreshed"}`` (the snapshot's ``resumed``).
+        self.resumed: dict = {}
+        #: The functions ``resume(refresh=True)`` replaced by their redefinition in __main__.
+        self.refreshed: list[str] = []
+        self.show_widget = True  # False: a continued widget is not displayed again
 
     # -- what the engine calls ---------------------------------------------------------------
 
@@ -95,8 +108,47 @@ class RunHandle:
         """How many calls failed (``len(failures)`` counts only the kept ones)."""
         return self.failures.total
 
-    def _record_failure(self, section: str, scope: tuple, error: BaseException) -> None:
-        self.failures.record(section, scope, error)
+    def _record_failure(
+        self, section: str, scope: tuple, error: BaseException, arguments=None
+    ) -> None:
+        """Count a failure; ``arguments()`` gives the ``(args, kwargs)`` it failed on, asked
+        only when the failure list keeps them (Failure.rerun)."""
+        self.failures.record(section, scope, error, arguments)
+
+    def _resumable(self, spec) -> None:
+        """The run can be started again from ``spec`` (``run()`` made it)."""
+        self._spec = spec
+        self.failures.keep_arguments = spec.options["keep"]
+
+    def _continues(self, previous: RunHandle, refreshed: list[str], *, show: bool) -> None:
+        """This run resumes ``previous``: its widget and counts go on from there."""
+        self.continues = previous
+        previous._resumed_by = self
+        self.refreshed = refreshed
+        self.show_widget = show
+        count = previous.resumed.get("count", 0) + 1
+        self.resumed.update(count=count, reused=0, refreshed=list(refreshed))
+
+    def _count_reused(self) -> None:
+        """Once the resumed run is compiled: the calls of the plan it does not run again."""
+        reused = max(self.continues.total - self.total, 0)
+        self.total += reused
+        self.completed = reused
+        self.resumed["reused"] = reused
+
+    def _keep_frontier(self, compiled, done: bytearray, running_slots) -> None:
+        """The owner loop, as a run ends without finishing: keep what resuming needs."""
+        if self._spec is None or not self._spec.options["keep"]:
+            return
+        from uberjob._engine.frontier import kept_frontier
+
+        self._frontier = kept_frontier(compiled, done, running_slots)
+
+    def _take_frontier(self) -> dict:
+        """The kept values, handed to the run that resumes this one (which keeps its own)."""
+        frontier, self._frontier = self._frontier or {}, None
+        self._resumed_by = self._resumed_by or "taken"
+        return frontier
 
     def _finished(self, result=None, exception: BaseException | None = None) -> None:
         self.ended_at = time.monotonic()
@@ -128,6 +180,66 @@ class RunHandle:
         """Stop scheduling new calls; calls in flight finish; the run ends as ``stopped``."""
         self.control.stop_requested = True
         self.control.halt = True  # workers check this before each call: nothing new starts
+
+    # -- fix and resume ----------------------------------------------------------------------
+
+    def resume(self, *, refresh: bool = False, **options):
+        """Run the plan again, computing only the calls that did not complete (and what depends
+        on them), with the values this run kept; return what ``run()`` returns: the output's
+        value, or with ``background=True`` the new run's handle.
+
+        Takes ``run()``'s options (``max_workers``, ``max_errors``, ``retry``, ``progress``,
+        ``executor``, ``background``, ``scheduler``, ``fresh_time``,
+        ``stale_check_max_workers``, ``keep``), this run's by default. ``refresh=True`` first
+        replaces each planned function defined in ``__main__`` by the object bound to its name
+        there now (a redefined function: the fix), in the plan itself, and says which it
+        replaced (``refreshed`` of the new handle); functions of other modules, lambdas and
+        nested functions, bound methods, names no longer bound or bound to something not
+        callable are left alone. The resumed run shows in this run's widget, which goes on.
+
+        A run that ended ``done`` runs nothing: its value (or this handle, with
+        ``background=True``) is returned. Raises ``RuntimeError`` for a run still going, a run
+        resumed already (resume the new one), discarded (:meth:`discard`) or run with
+        ``keep=False``.
+        """
+        from uberjob._pipeline import hide_engine_frames
+        from uberjob._resume import resume_run
+
+        try:
+            return resume_run(self, options, refresh=refresh)
+        except BaseException as error:
+            hide_engine_frames(error)  # as run() raises: no frames of the engine
+            raise
+
+    def discard(self) -> None:
+        """Free the values kept for resuming (on Dask: release their keys on the cluster).
+        The run can no longer be resumed."""
+        frontier, self._frontier = self._frontier, None
+        self._discarded = True
+        if frontier:
+            from uberjob._engine.dask import release_futures
+
+            release_futures(frontier.values())
+
+    @property
+    def kept_values(self) -> int:
+        """How many values the run keeps for resuming (0 once resumed or discarded)."""
+        return len(self._frontier or ())
+
+    @property
+    def resumable(self) -> bool:
+        """Whether :meth:`resume` would run something: the run ended failed, stopped or
+        interrupted, kept its values, and was neither resumed nor discarded."""
+        return self.state in ("failed", "stopped", "interrupted") and self._keeps_for_resume()
+
+    def _keeps_for_resume(self) -> bool:
+        """Kept what resuming needs, and neither resumed nor discarded (whatever the state)."""
+        return (
+            self._spec is not None
+            and self._spec.options["keep"]
+            and self._resumed_by is None
+            and not self._discarded
+        )
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the run ends; True if it did within ``timeout``."""

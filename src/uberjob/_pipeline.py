@@ -55,6 +55,8 @@ def run_prepared(prepared: Prepared, observer, handle: RunHandle, options: Optio
     result, or a constant output)."""
     compiled = prepared.compiled
     handle.total = sum(compiled.scope_totals.values())
+    if handle.resumed:
+        handle._count_reused()  # a resumed run counts on from what was done
     if prepared.scope_labels:
         handle.scope_labels.update(prepared.scope_labels)
     for scope, count in compiled.scope_totals.items():
@@ -107,13 +109,22 @@ def hide_engine_frames(exception: BaseException) -> None:
         exception.__traceback__ = without_engine_frames(exception.__traceback__)
 
 
-def observed(progress, body, *, background: bool):
+def observed(
+    progress, body, *, background: bool, spec=None, previous=None, refreshed=(), show=True
+):
     """Run ``body(observer, handle)`` inside a progress observer, with a run handle.
 
     Blocking: returns the body's result. Background: enters the observer here (so a widget
     displays in the calling cell), runs the body on a thread of its own, returns the handle.
+    ``spec``: what the handle needs to resume the run (_resume.py); ``previous``: the handle of
+    the run this one resumes (its widget goes on showing this one), which ``refreshed`` names
+    the functions of; ``show=False``: a continued widget is not displayed again.
     """
     handle = RunHandle(background=background)
+    if spec is not None:
+        handle._resumable(spec)
+    if previous is not None:
+        handle._continues(previous, list(refreshed), show=show)
     set_last_run(handle)
     # A display that raises is warned about and dropped: it never fails or hangs the run.
     observer = guarded(progress.observer())

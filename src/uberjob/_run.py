@@ -24,6 +24,7 @@ from uberjob._pipeline import (
 )
 from uberjob._plan import Plan, PlanStructure, gather_node, plan_structure
 from uberjob._registry import Registry
+from uberjob._resume import RunSpec
 from uberjob._run_checks import check_output_in_plan, check_registry_in_plan, check_transformed
 from uberjob._util.retry import coerce_retry
 from uberjob._util.stack import get_stack_frame
@@ -32,7 +33,7 @@ from uberjob.graph import Node
 from uberjob.progress._choose import coerce_progress
 from uberjob.progress._observer import Progress
 
-__all__ = ["default_max_workers", "run"]
+__all__ = ["default_max_workers", "run", "start_run", "validate_options"]
 
 _SCHEDULERS = ("default", "random")
 
@@ -40,6 +41,16 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 #: What ``run(progress=...)`` takes (see ``uberjob.progress._choose.coerce_progress``).
 ProgressSpec = bool | str | Progress | Sequence[str | Progress] | None
+
+
+def validate_options(options: dict) -> None:
+    """The options of ``run()`` that ``resume()`` takes again, checked as ``run()`` checks them."""
+    _validate(
+        plan=Plan(), registry=None, dry_run=False, transform_physical=None,
+        **{name: value for name, value in options.items() if name not in ("retry", "progress")},
+    )  # fmt: skip
+    coerce_retry(options["retry"])
+    coerce_progress(options["progress"])
 
 
 def _validate(
@@ -54,6 +65,8 @@ def _validate(
     transform_physical,
     stale_check_max_workers,
     executor,
+    background=False,
+    keep=True,
 ) -> None:
     assert_is_instance(plan, "plan", Plan)
     assert_is_instance(registry, "registry", Registry, optional=True)
@@ -83,6 +96,8 @@ def _validate(
             "executor must be a concurrent.futures.Executor or a dask.distributed.Client; "
             f"got {type(executor).__name__} ({executor!r:.80})."
         )
+    assert_is_instance(background, "background", bool)
+    assert_is_instance(keep, "keep", bool)
 
 
 def _physical_plan(plan: Plan, output, stack_frame) -> tuple[Plan, Node | None]:
@@ -133,6 +148,7 @@ def run(
     stale_check_max_workers: int | None = None,
     executor: concurrent.futures.Executor | Any | None = None,  # Any: a dask.distributed.Client
     background: bool = False,
+    keep: bool = True,
 ) -> Any:
     """Run a :class:`~uberjob.Plan` and return the value of ``output``.
 
@@ -144,59 +160,104 @@ def run(
     - ``dry_run=True`` returns ``(physical_plan, output_node)`` instead of running.
     - ``background=True`` returns a run handle at once (``result()``, ``done()``, ``stop()``,
       ``failures``); the plan runs on a thread of its own.
+    - ``keep`` (default True): a run that does not finish (failed, stopped, interrupted) keeps,
+      on its handle, the values of completed calls that the calls not completed still need (its
+      *frontier*, nothing more), so that ``handle.resume()`` computes only what is left; and the
+      arguments of the first 3 failures of each failure group, for ``failure.rerun()``.
+      ``handle.discard()`` frees the frontier. ``keep=False`` keeps neither (then ``resume()``
+      and ``rerun()`` raise an error saying so).
     """
     _validate(
         plan=plan, registry=registry, dry_run=dry_run, max_workers=max_workers,
         max_errors=max_errors, fresh_time=fresh_time, scheduler=scheduler,
         transform_physical=transform_physical,
         stale_check_max_workers=stale_check_max_workers, executor=executor,
+        background=background, keep=keep,
     )  # fmt: skip
-    assert_is_instance(background, "background", bool)
     check_output_in_plan(plan, output)
     if registry:
         check_registry_in_plan(plan, registry)
-    retry = coerce_retry(retry)
-    progress = coerce_progress(progress)
-    stack_frame = get_stack_frame()
-    options = Options(executor, max_workers, max_errors, retry)
+    spec = RunSpec(
+        plan,
+        output,
+        registry,
+        transform_physical,
+        get_stack_frame(),
+        {
+            "max_workers": max_workers, "max_errors": max_errors, "retry": retry,
+            "fresh_time": fresh_time, "progress": progress, "scheduler": scheduler,
+            "stale_check_max_workers": stale_check_max_workers, "executor": executor,
+            "background": background, "keep": keep,
+        },
+    )  # fmt: skip
+    return start_run(spec, dry_run=dry_run)
+
+
+def start_run(
+    spec: RunSpec, *, dry_run=False, known=None, previous=None, refreshed=(), show=True
+):
+    """Start the run ``spec`` describes (``run()``, and ``RunHandle.resume()`` with the
+    ``known`` values of the run it resumes, ``previous``)."""
+    options = spec.options
+    retry = coerce_retry(options["retry"])
+    progress = coerce_progress(options["progress"])
+    executor, max_workers = options["executor"], options["max_workers"]
+    scheduler = options["scheduler"] or "default"
+    tail = Options(executor, max_workers, options["max_errors"], retry)
     fuse = executor is None  # fused chains run on our own threads only
-    if registry:  # as in 1.0, an empty registry is no registry
+    background = options["background"] and not dry_run
+    resumable = None if dry_run else spec
+    plan, output, stack_frame = spec.plan, spec.output, spec.stack_frame
+    if spec.registry:  # as in 1.0, an empty registry is no registry
         from uberjob._registry.run import prepare_with_registry
 
         prepare = prepare_with_registry(
-            plan, output=output, registry=registry, dry_run=dry_run, retry=retry,
-            fresh_time=fresh_time, scheduler=scheduler, transform_physical=transform_physical,
-            stale_check_max_workers=stale_check_max_workers or max_workers
+            plan, output=output, registry=spec.registry, dry_run=dry_run, retry=retry,
+            fresh_time=options["fresh_time"], scheduler=scheduler,
+            transform_physical=spec.transform_physical,
+            stale_check_max_workers=options["stale_check_max_workers"] or max_workers
             or default_max_workers(),
-            fuse=fuse, stack_frame=stack_frame,
+            fuse=fuse, stack_frame=stack_frame, known=known,
         )  # fmt: skip
 
         def body(observer, handle):
-            return run_prepared(prepare(observer, handle), observer, handle, options)
+            return run_prepared(prepare(observer, handle), observer, handle, tail)
 
-        return observed(progress, body, background=background and not dry_run)
-    if dry_run or transform_physical is not None or plan._graph is not None:
-        physical, output_node = _physical_plan(plan, output, stack_frame)
-        if transform_physical is not None:
-            physical, output_node = check_transformed(
-                transform_physical(physical, output_node), output_node
-            )
-        if dry_run:
-            roots = [output_node] if output_node is not None else []
-            return _pruned(physical, roots), output_node
-        structure = plan_structure(physical)
-    else:
-        # The fast path: the user's plan is read in place, never copied or changed; gather
-        # calls for a structured output are made on a scratch plan.
-        output_node = gather_node(Plan(), stack_frame, output) if output is not None else None
-        structure = PlanStructure(None, None, plan._deps)
+        return observed(
+            progress, body, background=background, spec=resumable, previous=previous,
+            refreshed=refreshed, show=show,
+        )  # fmt: skip
+    if spec.physical is None:
+        if dry_run or spec.transform_physical is not None or plan._graph is not None:
+            physical, output_node = _physical_plan(plan, output, stack_frame)
+            if spec.transform_physical is not None:
+                physical, output_node = check_transformed(
+                    spec.transform_physical(physical, output_node), output_node
+                )
+            if dry_run:
+                roots = [output_node] if output_node is not None else []
+                return _pruned(physical, roots), output_node
+            structure = plan_structure(physical)
+        else:
+            # The fast path: the user's plan is read in place, never copied or changed; gather
+            # calls for a structured output are made on a scratch plan.
+            output_node = gather_node(Plan(), stack_frame, output) if output is not None else None
+            structure = PlanStructure(None, None, plan._deps)
+        # A resumed run runs this same physical plan (its nodes are the known values' keys).
+        spec.physical = (structure, output_node)
+    structure, output_node = spec.physical
     roots = [output_node] if output_node is not None else []
     # Compiled before progress starts: a plan that cannot run (a cycle) shows no display.
     prepared = Prepared(
-        compile_plan(structure, roots, output_node, scheduler=scheduler or "default", fuse=fuse)
+        compile_plan(structure, roots, output_node, scheduler=scheduler, fuse=fuse, known=known)
     )
+    del known  # the compiled plan holds what it needs of them; the caller let go of the rest
     return observed(
         progress,
-        lambda observer, handle: run_prepared(prepared, observer, handle, options),
+        lambda observer, handle: run_prepared(prepared, observer, handle, tail),
         background=background,
+        spec=resumable,
+        previous=previous,
+        refreshed=refreshed,
+        show=show,
     )

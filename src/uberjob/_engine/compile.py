@@ -263,8 +263,15 @@ def compile_plan(
     *,
     scheduler: str = "default",
     fuse: bool = True,
+    known: dict[Node, object] | None = None,
 ) -> CompiledPlan:
-    """Compile what ``roots`` need; ``output`` (one of the roots, or None) is kept alive."""
+    """Compile what ``roots`` need; ``output`` (one of the roots, or None) is kept alive.
+
+    ``known`` (a resumed run: ``{node: value}`` of calls that completed before) stops the walk:
+    a known node is compiled as a value that is already there, like a literal that waits for
+    nothing, and what it needed is not compiled (unless something else needs it)."""
+    if known:
+        structure = _KnownStructure(structure, known)
     compiled = CompiledPlan()
     deps_of = structure.dependencies
     arguments = structure.arguments
@@ -419,6 +426,8 @@ def compile_plan(
             preds_list.append(tuple(before) if sources is None else tuple(sources))
         waiting.append(count)
 
+    if known:
+        finish = _finishing_known(finish, known, compiled, has_deps)
     # A node finishes after everything it waits for: finish() can look all of them up.
     with _numbering_lock:
         _number_postorder(roots, structure, finish, epoch)
@@ -442,6 +451,47 @@ def compile_plan(
     if fuse:
         _fuse(compiled)
     return compiled
+
+
+class _KnownStructure:
+    """A plan structure in which the ``known`` nodes wait for nothing (a resumed run)."""
+
+    __slots__ = ("arguments", "children", "compact", "dependencies", "has_dependencies", "nodes")
+
+    def __init__(self, structure, known: dict):
+        self.nodes = structure.nodes
+        self.compact = structure.compact
+        self.has_dependencies = structure.has_dependencies
+        self.arguments = structure.arguments
+        dependencies, children = structure.dependencies, structure.children
+        self.dependencies = lambda node: () if node in known else dependencies(node)
+        self.children = lambda node: () if node in known else children(node)
+
+
+def _finishing_known(finish, known: dict, compiled: CompiledPlan, has_deps: bool):
+    """``finish`` that compiles a known node as its value: no function, no arguments, nothing
+    to wait for; the owner completes it at once and its readers read the value."""
+
+    def finish_known_or_not(node) -> None:
+        if node not in known:
+            finish(node)
+            return
+        node._index = len(compiled.fns)
+        compiled.nodes.append(node)
+        compiled.succ.append(None)
+        compiled.fns.append(None)
+        compiled.positional.append(())
+        compiled.kwargs.append(None)
+        compiled.refs.append(())
+        compiled.slots.append(None)
+        compiled.values.append(known[node])
+        compiled.scopes.append(())
+        compiled.waiting.append(0)
+        if has_deps:
+            compiled.uses.append(0)
+            compiled.preds.append(())
+
+    return finish_known_or_not
 
 
 def _permute(compiled: CompiledPlan, new_of: list[int]) -> None:

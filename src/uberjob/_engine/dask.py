@@ -40,7 +40,7 @@ from queue import SimpleQueue
 
 from uberjob._engine.owner import DISCARD, DONE, FAIL, SHIFT, START, Control
 
-__all__ = ["DaskDispatcher"]
+__all__ = ["DaskDispatcher", "gathered", "release_futures"]
 
 MIN_DEFAULT_IN_FLIGHT = 32  # enough to hide a round trip to the scheduler for short calls
 
@@ -223,6 +223,18 @@ class DaskDispatcher:
     def failure(self, i: int) -> BaseException:
         return self._failures.pop(i)
 
+    def failed_arguments(self, i: int) -> tuple[tuple, dict | None]:
+        """The arguments call ``i`` failed on, each Dask future among them replaced by a new
+        future of the same key: the run's clean-up releases its own futures, and these keep
+        their keys on the cluster until ``Failure.rerun`` gathers them or the handle lets go."""
+        args, kwargs = self.compiled.arguments(i)
+        future_type, client = self._future_type, self.client
+
+        def held(value):
+            return future_type(value.key, client) if type(value) is future_type else value
+
+        return tuple(map(held, args)), {k: held(v) for k, v in kwargs.items()} if kwargs else None
+
     def close(self) -> None:
         self._drop_futures()
 
@@ -399,3 +411,25 @@ def _unserializable_call(exception: BaseException) -> BaseException:
     )
     error.__cause__ = exception
     return error
+
+
+def _is_future(value) -> bool:
+    return type(value).__name__ == "Future" and type(value).__module__.startswith("distributed")
+
+
+def gathered(values: list) -> list:
+    """``values`` with every Dask future replaced by its value (fetched from its cluster)."""
+    positions = [k for k, value in enumerate(values) if _is_future(value)]
+    if not positions:
+        return values
+    futures = [values[k] for k in positions]
+    fetched = futures[0].client.gather(futures)
+    values = list(values)
+    for k, value in zip(positions, fetched, strict=True):
+        values[k] = value
+    return values
+
+
+def release_futures(values) -> None:
+    """Release the Dask futures among ``values`` (a kept frontier, kept arguments)."""
+    _release([value for value in values if _is_future(value)])

@@ -14,6 +14,9 @@ State (all owned by the thread that called ``run``, unless said otherwise):
   a terminal event.
 - errors so far, the first failed node, and whether the run is halted.
 - Written by workers (threads.py): ``values``, ``finished`` flags and ``claims``.
+- ``done[i]``: how call ``i`` ended (``DONE`` or ``DONE_NEXT``) once this thread has processed
+  its end: one store per call, read only when the run does not finish, to keep its frontier
+  for resuming (frontier.py).
 
 Policy: values are consumed before unrelated values are made, as uberjob 1.0's default
 scheduler does, and beyond it.
@@ -59,6 +62,7 @@ import gc
 import time
 from bisect import bisect_left
 from contextlib import suppress
+from functools import partial
 from heapq import heappop, heappush
 from queue import Empty, SimpleQueue
 from typing import Protocol
@@ -205,6 +209,9 @@ def run_owner_loop(
     # worker, done, or dead below a failure).
     held: list[int] = []
     resolved = bytearray(n)
+    # done[i]: the kind of call i's end (DONE or DONE_NEXT), once the owner has processed it:
+    # what a run that does not finish keeps for resuming (frontier.py).
+    done = bytearray(n)
     frontier = 0  # every node below it is resolved
     window = n  # set once the dispatcher has started and knows its width
     # Calls that a worker found ready and pushed itself (threads.py): never handed over again.
@@ -212,6 +219,9 @@ def run_owner_loop(
     # Dispatchers that cap the calls in flight learn from the owner when one has ended.
     settle = getattr(dispatcher, "settle", None)
     take_claim = claims.pop if claims is not None else None
+    failed_arguments = getattr(dispatcher, "failed_arguments", None) or compiled.arguments
+    # A run that does not finish leaves its frontier to the handle (frontier.py, RunHandle).
+    keep_frontier = getattr(handle, "_keep_frontier", None)
 
     def finish_trivial_and_collect(start: list[int]) -> list[int]:
         """Complete ready literals (no work) and return the ready calls they lead to."""
@@ -222,6 +232,7 @@ def run_owner_loop(
             if fns[i] is not None:
                 calls.append(i)
                 continue
+            done[i] = DONE
             release_and_advance(i, stack)
         return calls
 
@@ -363,6 +374,7 @@ def run_owner_loop(
                 kind = event & MASK
                 if kind in (DONE, DONE_NEXT):
                     completed += 1
+                    done[i] = kind
                     if counting:  # (a run without progress skips all of it)
                         if counted_start[i]:  # its start was seen on its own
                             counter.finish(i)
@@ -430,7 +442,8 @@ def run_owner_loop(
                     scope = scopes[i]
                     if type(scope) is InternalScope:  # reported under a plain tuple: a
                         scope = tuple(scope)  # failed unpack is the user's to see
-                    handle._record_failure(section, scope, error)
+                    # The arguments it failed on, should the handle keep them (Failure.rerun).
+                    handle._record_failure(section, scope, error, partial(failed_arguments, i))
                     if batched:  # the failed call's start must be counted before its failure
                         run_count = counter.flush(run_scope, run_count)
                     observer.increment_failed(section=section, scope=scope, exception=error)
@@ -467,6 +480,8 @@ def run_owner_loop(
                 tick()
     except BaseException:
         control.halt = True
+        if keep_frontier is not None:
+            keep_frontier(compiled, done, getattr(dispatcher, "running_slots", None))
         dispatcher.abandon()
         raise
     finally:
@@ -475,6 +490,8 @@ def run_owner_loop(
         handle.completed = completed - counter.internal_done
         if batched:
             counter.flush(run_scope, run_count)
+    if keep_frontier is not None and (control.stop_requested or first_error is not None):
+        keep_frontier(compiled, done, None)  # (before close: Dask's releases what it holds)
     dispatcher.close()
     if control.stop_requested:  # a stopped run is stopped, whatever failed before the stop
         raise RunStopped("The run was stopped before it finished.")

@@ -73,6 +73,8 @@ class ThreadDispatcher:
         self._heap: list[int] = []
         self._tokens: SimpleQueue = SimpleQueue()
         self._failures: dict[int, BaseException] = {}
+        self._failed_arguments: dict[int, tuple] = {}  # taken with the failure (failure())
+        self._last_failed_arguments: tuple = ((), None)
         # Free places for failures the owner has not taken yet (see the module docstring).
         self._failure_room = threading.Semaphore(MAX_PENDING_FAILURES)
         self._started = False
@@ -165,8 +167,14 @@ class ThreadDispatcher:
 
     def failure(self, i: int) -> BaseException:
         exception = self._failures.pop(i)
+        self._last_failed_arguments = self._failed_arguments.pop(i, ((), None))
         self._failure_room.release()
         return exception
+
+    def failed_arguments(self, i: int) -> tuple[tuple, dict | None]:
+        """The arguments call ``i`` failed on (right after ``failure(i)``): the worker's own,
+        since a fused predecessor's value was dropped before the call ran."""
+        return self._last_failed_arguments
 
     def close(self) -> None:
         """End the workers once nothing is outstanding (they exit as soon as they are idle)."""
@@ -297,6 +305,7 @@ class ThreadDispatcher:
         values, fuse, output = compiled.values, compiled.fuse, compiled.output
         succ, preds_list = compiled.succ, compiled.preds
         control, retry, heap, failures = self.control, self.retry, self._heap, self._failures
+        failed_arguments = self._failed_arguments
         running = self.running_slots
         finished = self._finished
         claim = self.claims.setdefault
@@ -357,6 +366,8 @@ class ThreadDispatcher:
                         exception.__traceback__.tb_next if exception.__traceback__ else None
                     )
                     del exception
+                    # The arguments it failed on: a fused predecessor's value is gone already.
+                    failed_arguments[i] = (tuple(args), kwargs)
                     if max_errors is not None and count_error() > max_errors:
                         control.halt = True
                     if not room_for_failure(blocking=False):

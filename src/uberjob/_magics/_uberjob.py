@@ -9,6 +9,9 @@ Forms (``%uberjob?`` prints this list with examples)::
     %uberjob failures                  the last run's failures, grouped
     %uberjob debug [K]                 post-mortem debugger on failure K (default 0)
     %uberjob stop                      stop the running background run
+    %uberjob resume [options]          resume the last run where it stopped (functions
+                                       redefined in the notebook are used: --no-refresh not)
+    %uberjob rerun K [--debug]         call failure K's function again on its arguments
 
 Every user mistake (an unknown plan name, a bad option, nothing run yet...) raises
 ``IPython.core.error.UsageError`` with one line, never a traceback from inside the magic.
@@ -31,7 +34,7 @@ from uberjob.progress._text import terminal_text
 
 __all__ = ["FailureList", "UberjobMagics"]
 
-_COMMANDS = ("last", "failures", "debug", "stop")
+_COMMANDS = ("last", "failures", "debug", "stop", "resume", "rerun")
 _PROGRESS = {"widget": "widget", "console": "console", "none": False}
 
 _EXAMPLES = """
@@ -60,8 +63,15 @@ Examples::
     %uberjob debug 2       # pdb post-mortem at the user's function in failure 2
     %uberjob stop          # stop the running background run (calls in flight finish)
 
+    %uberjob rerun 0               # failure 0's function again, on its arguments: the value,
+    %uberjob rerun 0 --debug       # or the new traceback; --debug: pdb from its first line
+    %uberjob resume                # the last run again, computing only what did not complete
+    %uberjob resume --max-errors none --background --no-refresh
+
 PLAN and the names used by OUTPUT and --registry are looked up in the notebook's namespace.
-The words last, failures, debug and stop are commands, not plan names.
+The words last, failures, debug, stop, resume and rerun are commands, not plan names.
+`rerun` and `resume` use the functions as they are bound in the notebook now (a fix in a
+re-executed def cell), unless --no-refresh.
 """
 
 
@@ -281,8 +291,13 @@ class UberjobMagics(Magics):
     # -- commands ----------------------------------------------------------------------------
 
     def _command(self, command: str, rest: str):
+        __tracebackhide__ = True
         if command == "debug":
             return self._debug(rest)
+        if command == "resume":
+            return self._resume(rest)
+        if command == "rerun":
+            return self._rerun(rest)
         if rest:
             raise UsageError(f"%uberjob {command} takes no arguments; got {rest!r}")
         if command == "stop":
@@ -300,6 +315,49 @@ class UberjobMagics(Magics):
             raise UsageError("no background run is running")
         handle.stop()
         print("uberjob: stopping; calls in flight finish, nothing new starts.")
+
+    def _resume(self, rest: str):
+        __tracebackhide__ = True
+        args = _parse_command(_resume_arguments, rest)
+        handle = _last_run()
+        if handle.state in ("pending", "running"):
+            raise UsageError("the last run is still going: %uberjob stop it first, then resume")
+        if handle.state == "done":
+            raise UsageError(f"the last run is done: nothing to resume ({handle.summary()})")
+        if not handle.resumable:
+            raise UsageError(f"the last run cannot be resumed: {_why_not_resumable(handle)}")
+        options = {
+            name: value
+            for name, value in (
+                ("max_workers", args.max_workers),
+                ("retry", args.retry),
+                ("progress", None if args.progress is None else _PROGRESS[args.progress]),
+            )
+            if value is not None
+        }
+        if args.max_errors is not _NOT_GIVEN:
+            options["max_errors"] = args.max_errors
+        if args.background:
+            options["background"] = True
+        return handle.resume(refresh=not args.no_refresh, **options)
+
+    def _rerun(self, rest: str):
+        __tracebackhide__ = True
+        args = _parse_command(_rerun_arguments, rest)
+        handle = _last_run()
+        failure = _failure(handle, args.number, "rerun")
+        if failure.arguments is None:
+            raise UsageError(
+                f"failure {args.number} kept no arguments to rerun it with (only the first 3 of "
+                "each group keep theirs; none with keep=False): %uberjob failures lists them"
+            )
+        print(
+            terminal_text(
+                f"uberjob: rerunning failure {args.number} in {_scope_text(failure.scope)}"
+                + (" under the debugger" if args.debug else "")
+            )
+        )
+        return failure.rerun(debug=args.debug, refresh=not args.no_refresh)
 
     def _debug(self, rest: str) -> None:
         handle = _last_run()
@@ -390,6 +448,61 @@ def _post_mortem(debugger, tb, frame) -> None:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+_NOT_GIVEN = object()
+
+
+@magic_arguments()
+@argument("--max-workers", type=_positive, metavar="N", help="Threads running calls.")
+@argument(
+    "--max-errors",
+    type=_max_errors,
+    default=_NOT_GIVEN,
+    metavar="N|none",
+    help="Keep scheduling until more than N calls failed (none: no limit). Default: the run's.",
+)
+@argument("--retry", type=_positive, metavar="N", help="Attempts per call.")
+@argument("--background", action="store_true", help="Return a run handle at once.")
+@argument("--no-refresh", action="store_true", help="Keep the plan's functions as they are.")
+@argument("--progress", choices=sorted(_PROGRESS), help="How progress is shown.")
+def _resume_arguments(line):
+    """%uberjob resume [options]: resume the last run."""
+
+
+@magic_arguments()
+@argument("number", type=int, metavar="K", help="The failure's number (%%%%uberjob failures).")
+@argument("--debug", action="store_true", help="Run it under the debugger from its first line.")
+@argument("--no-refresh", action="store_true", help="Call the function the plan holds.")
+def _rerun_arguments(line):
+    """%uberjob rerun K [--debug] [--no-refresh]: call failure K's function again."""
+
+
+def _parse_command(function, rest: str):
+    try:
+        return parse_argstring(function, rest)
+    except ValueError as error:  # unbalanced quotes
+        raise UsageError(f"cannot parse {rest!r}: {error}") from None
+
+
+def _why_not_resumable(handle) -> str:
+    spec = handle._spec
+    if spec is None:
+        return "it was not started by uberjob.run() (a dry run?)"
+    if not spec.options["keep"]:
+        return "it ran with keep=False, so it kept no values to resume from"
+    if handle._resumed_by is not None:
+        return "it was resumed already (the resumed run is the last run once it starts)"
+    return "its kept values were discarded (handle.discard())"
+
+
+def _failure(handle, number: int, command: str):
+    count = len(handle.failures)
+    if not count:
+        raise UsageError(f"the last run has no failures ({handle.summary()})")
+    if not -count <= number < count:
+        raise UsageError(f"no failure {number}: the last run kept {count} (0 to {count - 1})")
+    return handle.failures[number]
 
 
 def _last_run():

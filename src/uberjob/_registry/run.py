@@ -30,11 +30,13 @@ def prepare_with_registry(
     stale_check_max_workers: int,
     fuse: bool,
     stack_frame,
+    known: dict | None = None,
 ):
     """What ``run`` prepares when given a registry: a function ``prepare(observer, handle)``
     that checks the stores (the ``"stale"`` section, so inside the run's progress) and returns
     the physical plan compiled, as a :class:`~uberjob._pipeline.Prepared` (which
-    ``_pipeline.run_prepared`` runs, as it runs a plain plan)."""
+    ``_pipeline.run_prepared`` runs, as it runs a plain plan). ``known``: a resumed run's kept
+    values, by node (those the fresh physical plan still has are not computed again)."""
     if plan._graph is None:
         # The user's plan is read in place; a structured output is gathered on a scratch plan.
         output_node = gather_node(Plan(), stack_frame, output) if output is not None else None
@@ -81,8 +83,9 @@ def prepare_with_registry(
             if run_output is not None:
                 run_roots.append(run_output)
         compiled = compile_plan(
-            run_structure, run_roots, run_output, scheduler=scheduler or "default", fuse=fuse
-        )
+            run_structure, run_roots, run_output, scheduler=scheduler or "default", fuse=fuse,
+            known=known,
+        )  # fmt: skip
         return Prepared(
             compiled,
             dry_run_result=(physical_plan, run_output) if dry_run else None,

@@ -150,6 +150,9 @@ class ProgressModel(ProgressObserver):
         #: a registry's store reads and writes show as what happened to a value). Read once per
         #: distinct scope, when its row is made.
         self.scope_labels: dict[tuple, tuple] = {}
+        #: A resumed run's ``{"count", "reused", "refreshed"}`` (the run's handle fills it:
+        #: ``RunHandle.resumed``); the snapshot's ``resumed`` once it has a count.
+        self.resumed: dict = {}
 
     # ----- lifecycle -----
 
@@ -176,6 +179,31 @@ class ProgressModel(ProgressObserver):
                 self._start = now
             self._end = now
             self._state = state
+            self._version += 1
+
+    def resume(self) -> None:
+        """The run goes on in a resumed run (the same model, the same widget): what completed
+        stays, with the totals that it completed (the resumed run adds the totals of what it
+        runs again); failures and running calls are cleared (those that fail again come back);
+        the "stale" section starts over (a resumed run checks the stores again); the state is
+        ``pending`` until ``__enter__`` starts it again, with its own elapsed time."""
+        with self._lock:
+            for sec in self._sections.values():
+                if sec.key == "stale":
+                    counters = (sec.total, sec.completed, sec.running, sec.failed)
+                else:
+                    sec.total[:] = sec.completed
+                    counters = (sec.running, sec.failed)
+                for values in counters:
+                    values[:] = [0] * len(values)
+            self._failures = FailureLog(
+                max_instances=self._failures.max_instances,
+                max_group_keys=self._failures.max_group_keys,
+            )
+            self._running_calls = 0
+            self._finished_calls = 0
+            self._state = "pending"
+            self._start = self._end = None
             self._version += 1
 
     @property
@@ -290,6 +318,7 @@ class ProgressModel(ProgressObserver):
                     "instances_kept": len(self._failures.instances),
                     "max_instances": self._failures.max_instances,
                 },
+                **({"resumed": dict(self.resumed)} if self.resumed else {}),
             }
 
     def instances(self, start: int = 0) -> list[dict]:

@@ -89,6 +89,17 @@ class ModelView(ProgressObserver):
         labels = getattr(run, "scope_labels", None)
         if isinstance(labels, dict):
             self.model.scope_labels = labels
+        # A resumed run says so in its header (the handle fills the dict once compiled).
+        resumed = getattr(run, "resumed", None)
+        if isinstance(resumed, dict):
+            self.model.resumed = resumed
+
+    def _use_model(self, model: ProgressModel) -> None:
+        """Observe into ``model`` instead (a resumed run goes on in its widget's model)."""
+        self.model = model
+        self.increment_running = model.increment_running
+        self.increment_completed = model.increment_completed
+        self.record_batch = model.record_batch
 
     def tick(self) -> None:
         now = self._clock()

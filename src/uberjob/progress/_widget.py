@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -41,6 +42,8 @@ from uberjob.progress._text import encodable_text, encodable_value
 from uberjob.progress._view import ModelView
 
 __all__ = ["ProgressWidget", "WidgetProgressObserver", "ipython_progress", "widget_progress"]
+
+_logger = logging.getLogger(__name__)
 
 
 def _compact_json(value: dict, _widget) -> memoryview:
@@ -88,6 +91,9 @@ class ProgressWidget(anywidget.AnyWidget):
     _instances = traitlets.List().tag(sync=True)
     # The Stop button of a background run: "" (none), "available", or "requested".
     _stop = traitlets.Unicode("").tag(sync=True)
+    # The Resume button of a run that ended failed, stopped or interrupted and can be resumed:
+    # "" (none), "available", or "requested" (the kernel took the click).
+    _resume = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -105,7 +111,8 @@ class ProgressWidget(anywidget.AnyWidget):
             **kwargs,
         )
         self._progress_model = model
-        self._run = None  # the background run's handle, which Stop stops
+        self._run = None  # the run's handle: Stop stops it (background), Resume resumes it
+        self._static_display = None  # the display handle of the static picture, if updatable
         self.on_msg(self._on_frontend_message)
 
     def add_traits(self, **traits) -> None:
@@ -119,12 +126,30 @@ class ProgressWidget(anywidget.AnyWidget):
             self.send({"kind": "instances", "items": items})
         elif isinstance(content, dict) and content.get("kind") == "stop":
             self.request_stop()
+        elif isinstance(content, dict) and content.get("kind") == "resume":
+            self.request_resume()
 
     def request_stop(self) -> None:
         """What the Stop button does: stop the background run (calls in flight finish)."""
         if self._run is not None and self._stop == "available":
             self._run.stop()
             self._stop = "requested"
+
+    def request_resume(self) -> None:
+        """What the Resume button does: resume the run in the background, with its redefined
+        functions (``refresh=True``), in this same widget. Runs in the comm handler and returns
+        once the resumed run has started: the kernel stays free."""
+        run = self._run
+        if run is None or self._resume != "available":
+            return
+        self._resume = "requested"
+        from uberjob._resume import resume_run
+
+        try:
+            resume_run(run, {"background": True}, refresh=True, show=False)
+        except Exception as error:
+            self._resume = "available"  # say why, and let the user try again after a fix
+            _logger.warning("uberjob: Resume failed: %s: %s", type(error).__name__, error)
 
     def _repr_mimebundle_(self, **kwargs):
         # The widget view and a one-line summary for places that show text only (the static
@@ -212,18 +237,38 @@ class WidgetProgressObserver(ModelView):
         return BLOCKING_FIRST_DRAW_DELAY if self._display and not background else 0.0
 
     def attach_run(self, run) -> None:
-        """The run's handle displays as this widget; a background run gets a Stop button."""
+        """The run's handle displays as this widget; a background run gets a Stop button. A
+        resumed run goes on in the widget (and the model) of the run it resumes."""
+        previous = getattr(run, "continues", None)
+        widget = getattr(previous, "widget", None)
+        if self._widget is None and isinstance(widget, ProgressWidget):
+            self._continue_in(widget, run, previous)
         super().attach_run(run)
         self._attached_run = run
         if self._widget is not None:
             self._link_run(self._widget)
 
+    def _continue_in(self, widget: ProgressWidget, run, previous) -> None:
+        self._use_model(widget._progress_model)
+        self.model.resume()
+        self._widget = widget
+        with widget.hold_sync():
+            widget._instances = []  # the failures start over (ids from 0 again)
+            widget._resume = ""
+        # Shown again in another cell (resume() there); not where it already is (the button).
+        here = _execution_count() if self._display else None
+        if not getattr(run, "show_widget", True) or here == previous.displayed_in_cell:
+            self._displayed = True
+            self._static_handle = widget._static_display
+            if not getattr(run, "show_widget", True):
+                run.widget_displayed = True
+                run.displayed_in_cell = previous.displayed_in_cell
+
     def _link_run(self, widget: ProgressWidget) -> None:
         run = self._attached_run
         run.widget = widget
-        if getattr(run, "background", False):
-            widget._run = run
-            widget._stop = "available"
+        widget._run = run
+        widget._stop = "available" if getattr(run, "background", False) else ""
 
     def _make_widget(self, snapshot: dict) -> ProgressWidget:
         # Everything known so far goes into the widget's first state, in one comm message.
@@ -259,6 +304,7 @@ class WidgetProgressObserver(ModelView):
         run = self._attached_run
         if run is not None and run.background and not marimo:
             self._static_handle = display(self._static_bundle(), raw=True, display_id=True)
+            widget._static_display = self._static_handle
         self._displayed = True
         self._static_shown = not marimo
         if run is not None:
@@ -286,6 +332,10 @@ class WidgetProgressObserver(ModelView):
             widget._snapshot = snapshot
         self._show(widget)  # the first draw does (even if someone asked for the widget before)
         if final:
+            run = self._attached_run
+            keeps = run is not None and getattr(run, "_keeps_for_resume", lambda: False)()
+            resumable = keeps and snapshot.get("state") in ("failed", "stopped", "interrupted")
+            widget._resume = "available" if resumable else ""
             if self._static_handle is not None:
                 self._static_handle.update(self._static_bundle(snapshot), raw=True)
             elif self._displayed and self._static_shown:
