@@ -86,6 +86,7 @@ class RunHandle:
         # run that did not finish keeps for that (its frontier: _engine/frontier.py).
         self._spec = None
         self._frontier: dict | None = None
+        self._frontier_thread: threading.Thread | None = None  # (after an interrupt)
         self._resumed_by: RunHandle | str | None = None
         self._discarded = False
         #: The handle of the run this one resumes (None for a run started by ``run()``).
@@ -136,17 +137,41 @@ class RunHandle:
         self.completed = reused
         self.resumed["reused"] = reused
 
-    def _keep_frontier(self, compiled, done: bytearray, running_slots) -> None:
-        """The owner loop, as a run ends without finishing: keep what resuming needs."""
+    def _keep_frontier(self, compiled, done: bytearray, dispatcher, interrupted=False) -> None:
+        """The owner loop, as a run ends without finishing: keep what resuming needs. After an
+        interrupt, once the calls still running on our threads have ended (frontier.py)."""
         if self._spec is None or not self._spec.options["keep"]:
             return
-        from uberjob._engine.frontier import kept_frontier
+        from uberjob._engine.frontier import kept_frontier, settle_ends
 
-        self._frontier = kept_frontier(compiled, done, running_slots)
+        def keep() -> None:
+            settle_ends(done, dispatcher.events)
+            self._frontier = kept_frontier(compiled, done, getattr(dispatcher, "restored", ()))
+
+        join = getattr(dispatcher, "join_workers", None) if interrupted else None
+        if join is None:
+            keep()
+            return
+
+        def keep_once_idle() -> None:
+            join()
+            keep()
+
+        self._frontier_thread = threading.Thread(
+            target=keep_once_idle, name="uberjob-frontier", daemon=True
+        )
+        self._frontier_thread.start()
+
+    def _frontier_kept(self) -> dict | None:
+        """The kept values (waiting, after an interrupt, for the calls it left running)."""
+        thread, self._frontier_thread = self._frontier_thread, None
+        if thread is not None:
+            thread.join()
+        return self._frontier
 
     def _take_frontier(self) -> dict:
         """The kept values, handed to the run that resumes this one (which keeps its own)."""
-        frontier, self._frontier = self._frontier or {}, None
+        frontier, self._frontier = self._frontier_kept() or {}, None
         self._resumed_by = self._resumed_by or "taken"
         return frontier
 
@@ -214,7 +239,7 @@ class RunHandle:
     def discard(self) -> None:
         """Free the values kept for resuming (on Dask: release their keys on the cluster).
         The run can no longer be resumed."""
-        frontier, self._frontier = self._frontier, None
+        frontier, self._frontier = self._frontier_kept(), None
         self._discarded = True
         if frontier:
             from uberjob._engine.dask import release_futures
@@ -224,7 +249,7 @@ class RunHandle:
     @property
     def kept_values(self) -> int:
         """How many values the run keeps for resuming (0 once resumed or discarded)."""
-        return len(self._frontier or ())
+        return len(self._frontier_kept() or ())
 
     @property
     def resumable(self) -> bool:

@@ -11,14 +11,16 @@ keeps, by plan node, exactly the completed nodes that a node not completed still
 Everything else of the compiled plan is released with it. A resumed run compiles the plan with
 these nodes as known values (``compile_plan(..., known=...)``): the walk stops at them.
 
-What a completed node may have lost, and so must run again:
+A fused call's value (``DONE_NEXT``) is dropped by its worker before it runs the fused
+successor, its only reader (threads.py). It is not needed when that successor is not run again;
+when the successor failed, its worker put the value back (``restored``); otherwise the fused call
+runs again, and so on back along the fused chain.
 
-- a fused call's value (``DONE_NEXT``): the worker drops it before it runs the fused successor,
-  its only reader (threads.py), so unless that successor completed too it is gone;
-- on an interrupt, the arguments of the calls still running on our threads: a worker that
-  finishes such a call drops the values whose readers have all finished, and the owner may not
-  have seen that end. They are read from ``running_slots`` before and after the values are
-  copied, so a drop that happened before the copy is always seen.
+An interrupt ends the owner loop at once, with calls still running and ends reported that it
+did not process. The frontier is then taken once those calls have ended (on our threads, a
+thread of the handle waits for the workers, which start nothing new: ``RunHandle``), after the
+ends they reported are settled (:func:`settle_ends`): then ``done``, the workers' drops of values
+whose readers all finished, and the values are consistent.
 
 On Dask the kept values are the futures themselves (the data stays on the cluster); their slots
 in ``values`` are emptied so that the dispatcher's clean-up at the end of the run does not release
@@ -27,20 +29,32 @@ them. Whoever keeps the frontier releases them (``RunHandle.discard``).
 
 from __future__ import annotations
 
+from queue import Empty
+
 from uberjob._engine.compile import NO_NODE
-from uberjob._engine.owner import DONE_NEXT
+from uberjob._engine.owner import DONE, DONE_NEXT, MASK, SHIFT
 
-__all__ = ["kept_frontier"]
+__all__ = ["kept_frontier", "settle_ends"]
 
 
-def kept_frontier(compiled, done: bytearray, running_slots=None) -> dict:
+def settle_ends(done: bytearray, events) -> None:
+    """Mark the ends reported but not processed (the run was interrupted)."""
+    while True:
+        try:
+            event = events.get_nowait()
+        except Empty:
+            return
+        kind = event & MASK
+        if kind == DONE or kind == DONE_NEXT:
+            done[event >> SHIFT] = kind
+
+
+def kept_frontier(compiled, done: bytearray, restored=()) -> dict:
     """``{node: value}`` of the completed nodes that a node not completed waits for."""
     n = len(compiled)
     if not n:
         return {}
-    unsafe = _running(running_slots)
-    values = compiled.values[:]  # one atomic copy: workers may still drop values (interrupt)
-    unsafe |= _running(running_slots)
+    values = compiled.values
     refs, preds, fuse, nodes, output = (
         compiled.refs,
         compiled.preds,
@@ -48,18 +62,31 @@ def kept_frontier(compiled, done: bytearray, running_slots=None) -> dict:
         compiled.nodes,
         compiled.output,
     )
-    lost: set[int] = set()
-    for c in unsafe:
-        lost.update(refs[c])
+    verdict = bytearray(n)  # 0: not decided, 1: usable, 2: runs again
 
     def usable(j: int) -> bool:
-        kind = done[j]
-        if not kind or j in lost:
-            return False
-        if kind == DONE_NEXT and j != output:
-            following = fuse[j]
-            return following != NO_NODE and done[following] != 0
-        return True
+        """Completed, with its value if anything will read it: not run again."""
+        if verdict[j]:
+            return verdict[j] == 1
+        chain = []  # DONE_NEXT calls whose fate is their fused successor's
+        k = j
+        while True:
+            kind = done[k]
+            if verdict[k]:
+                result = verdict[k] == 1
+                break
+            if not kind:
+                result = False
+                break
+            if kind != DONE_NEXT or k == output or k in restored or fuse[k] == NO_NODE:
+                result = True
+                break
+            chain.append(k)
+            k = fuse[k]
+        verdict[k] = 1 if result else 2
+        for c in chain:
+            verdict[c] = verdict[k]
+        return result
 
     needed: dict[int, bool] = {}  # index -> whether a node not completed reads its value
     for i in range(n):
@@ -73,11 +100,5 @@ def kept_frontier(compiled, done: bytearray, running_slots=None) -> dict:
         needed[output] = True
     kept = {nodes[j]: values[j] if read else None for j, read in needed.items()}
     for j in needed:  # (see the module docstring: Dask's clean-up must not release them)
-        compiled.values[j] = None
+        values[j] = None
     return kept
-
-
-def _running(running_slots) -> set[int]:
-    if not running_slots:
-        return set()
-    return {i for i in list(running_slots) if i != NO_NODE}

@@ -481,7 +481,7 @@ def run_owner_loop(
     except BaseException:
         control.halt = True
         if keep_frontier is not None:
-            keep_frontier(compiled, done, getattr(dispatcher, "running_slots", None))
+            keep_frontier(compiled, done, dispatcher, interrupted=True)
         dispatcher.abandon()
         raise
     finally:
@@ -491,7 +491,8 @@ def run_owner_loop(
         if batched:
             counter.flush(run_scope, run_count)
     if keep_frontier is not None and (control.stop_requested or first_error is not None):
-        keep_frontier(compiled, done, None)  # (before close: Dask's releases what it holds)
+        # (before close: Dask's releases what it holds)
+        keep_frontier(compiled, done, dispatcher)
     dispatcher.close()
     if control.stop_requested:  # a stopped run is stopped, whatever failed before the stop
         raise RunStopped("The run was stopped before it finished.")

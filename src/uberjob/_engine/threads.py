@@ -34,6 +34,7 @@ the owner counts them cannot pile up their frames in memory.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 import threading
@@ -75,9 +76,12 @@ class ThreadDispatcher:
         self._failures: dict[int, BaseException] = {}
         self._failed_arguments: dict[int, tuple] = {}  # taken with the failure (failure())
         self._last_failed_arguments: tuple = ((), None)
+        #: Fused predecessors whose value a failed call's worker put back (frontier.py).
+        self.restored: set[int] = set()
         # Free places for failures the owner has not taken yet (see the module docstring).
         self._failure_room = threading.Semaphore(MAX_PENDING_FAILURES)
         self._started = False
+        self._frames: list = []  # each worker's own frame (see close())
         #: index -> the worker that found the call ready and pushed it itself (see above);
         #: the owner removes an entry when it sees the call's count reach 0.
         self.claims: dict[int, int] = {}
@@ -171,6 +175,24 @@ class ThreadDispatcher:
         self._failure_room.release()
         return exception
 
+    def _keep_failed_arguments(self, i: int, previous: int, args, kwargs) -> None:
+        """A worker, after call ``i`` failed: keep its arguments (``failed_arguments``) and put
+        back the value of its fused predecessor ``previous``, dropped before the call ran: the
+        failed call still needs it, and a resumed run reads it from the frontier (frontier.py)
+        instead of running the fused chain again."""
+        args = tuple(args)
+        self._failed_arguments[i] = (args, kwargs)
+        if previous == NO_NODE:
+            return
+        compiled = self.compiled
+        slots = compiled.slots[i]
+        for position, j in enumerate(compiled.refs[i]):
+            if j == previous:
+                key = position if slots is None else slots[position]
+                compiled.values[previous] = args[key] if type(key) is int else kwargs[key]
+                self.restored.add(previous)
+                return
+
     def failed_arguments(self, i: int) -> tuple[tuple, dict | None]:
         """The arguments call ``i`` failed on (right after ``failure(i)``): the worker's own,
         since a fused predecessor's value was dropped before the call ran."""
@@ -185,6 +207,22 @@ class ThreadDispatcher:
             self._tokens.put(None)
         for thread in self._threads:
             thread.join()
+        self._release_frames()
+
+    def _release_frames(self) -> None:
+        # A kept failure's traceback reaches the worker's frame (its caller) and through its
+        # locals the whole compiled plan and its values: the frames are done, let go of those.
+        for frame in self._frames:
+            with contextlib.suppress(RuntimeError):  # (a frame still running: never, joined)
+                frame.clear()
+        self._frames.clear()
+
+    def join_workers(self) -> None:
+        """Wait until every worker has exited (after ``abandon()``: once their calls end)."""
+        if self._started:
+            for thread in self._threads:
+                thread.join()
+        self._release_frames()
 
     def abandon(self) -> None:
         """Stop at once (interrupt): nothing new starts; busy workers exit after their call."""
@@ -212,6 +250,7 @@ class ThreadDispatcher:
         every node below a failed one is *dead*: it never runs. It reports ``DONE`` or ``FAIL``
         per call and ``END`` once it is through or the run halted.
         """
+        self._frames.append(sys._getframe())  # (see close())
         compiled = self.compiled
         fns, positional, kwargs_list, refs_list, slots_list, preds_list = (
             compiled.fns,
@@ -268,6 +307,7 @@ class ThreadDispatcher:
                             exception.__traceback__.tb_next if exception.__traceback__ else None
                         )
                         del exception
+                        self._keep_failed_arguments(i, NO_NODE, args, kwargs)
                         if dead is None:
                             dead = bytearray(len(fns))
                         dead[i] = 1
@@ -294,6 +334,7 @@ class ThreadDispatcher:
     def _work(self, k: int) -> None:
         if self.in_order:
             return self._work_in_order()
+        self._frames.append(sys._getframe())  # (see close())
         compiled = self.compiled
         fns, positional, kwargs_list, refs_list, slots_list = (
             compiled.fns,
@@ -305,7 +346,6 @@ class ThreadDispatcher:
         values, fuse, output = compiled.values, compiled.fuse, compiled.output
         succ, preds_list = compiled.succ, compiled.preds
         control, retry, heap, failures = self.control, self.retry, self._heap, self._failures
-        failed_arguments = self._failed_arguments
         running = self.running_slots
         finished = self._finished
         claim = self.claims.setdefault
@@ -366,8 +406,7 @@ class ThreadDispatcher:
                         exception.__traceback__.tb_next if exception.__traceback__ else None
                     )
                     del exception
-                    # The arguments it failed on: a fused predecessor's value is gone already.
-                    failed_arguments[i] = (tuple(args), kwargs)
+                    self._keep_failed_arguments(i, previous, args, kwargs)
                     if max_errors is not None and count_error() > max_errors:
                         control.halt = True
                     if not room_for_failure(blocking=False):
