@@ -119,6 +119,10 @@ def test_help_documents_every_form_with_examples(ip):
         "%uberjob failures",
         "%uberjob debug",
         "%uberjob stop",
+        "%uberjob resume",
+        "%uberjob rerun",
+        "--no-refresh",
+        "--debug",
     ]:
         assert text in doc, text
 
@@ -499,3 +503,106 @@ def test_failures_show_hostile_text_inert(ip):
     assert "\x1b" not in text
     assert "\\x1b[2J" in text
     text.encode("utf-8")  # no lone surrogate left
+
+
+# -- fix and resume: %uberjob resume, %uberjob rerun K ---------------------------------------
+
+BROKEN_CELL = """
+calls_made = []
+
+def work(i):
+    calls_made.append(i)
+    if i in (2, 5):
+        raise ValueError(f"bad {i}")
+    return i * 10
+"""
+
+FIXED_CELL = """
+def work(i):
+    calls_made.append(i)
+    return i * 10
+"""
+
+
+@pytest.fixture
+def broken_run(ip):
+    """A failed run whose function the notebook then redefines (a cell's fix)."""
+    ip.run_cell(BROKEN_CELL)
+    plan = uberjob.Plan()
+    ip.user_ns.update(plan=plan, calls=[plan.call(ip.user_ns["work"], i) for i in range(8)])
+    with pytest.raises(CallError):
+        magic(ip, "plan calls --max-errors none --max-workers 1 --progress none")
+    return ip.user_ns["calls_made"]
+
+
+def test_resume_uses_the_fix_by_default_and_runs_only_what_did_not_complete(ip, broken_run):
+    ip.run_cell(FIXED_CELL)
+    broken_run.clear()
+    assert magic(ip, "resume") == [i * 10 for i in range(8)]
+    assert sorted(broken_run) == [2, 5]
+    assert last_run().refreshed == ["work"]
+    assert usage_error(ip, "resume").startswith("the last run is done: nothing to resume")
+
+
+def test_resume_no_refresh_and_options(ip, broken_run):
+    ip.run_cell(FIXED_CELL)
+    with pytest.raises(CallError):
+        magic(ip, "resume --no-refresh --max-errors none --max-workers 2")
+    assert last_run().failure_count == 2  # the plan's own (broken) function again
+    handle = magic(ip, "resume --background --progress none --retry 2")
+    assert isinstance(handle, uberjob.RunHandle)
+    assert handle.result(timeout=10) == [i * 10 for i in range(8)]
+
+
+def test_rerun_shows_the_value_or_the_new_traceback(ip, broken_run, capsys):
+    with pytest.raises(ValueError, match="bad 2"):
+        magic(ip, "rerun 0 --no-refresh")
+    ip.run_cell(FIXED_CELL)
+    assert magic(ip, "rerun 0") == 20
+    assert magic(ip, "rerun -1") == 50
+    assert "uberjob: rerunning failure 0 in work" in capsys.readouterr().out
+
+
+def test_rerun_debug_starts_at_the_first_line(ip, broken_run, monkeypatch, capsys):
+    ip.run_cell(FIXED_CELL)
+    out = debug_session(ip, monkeypatch, "p i\nc\n")
+    assert magic(ip, "rerun 1 --debug") == 50
+    printed = capsys.readouterr().out + out.getvalue()
+    assert "under the debugger" in printed
+    assert "calls_made.append(i)" in printed  # the function's first line
+    assert "ipdb> 5\n" in printed
+
+
+def test_resume_and_rerun_mistakes(ip, broken_run):
+    assert usage_error(ip, "resume --bogus").endswith("unrecognized arguments: --bogus")
+    assert "invalid positive int value: '0'" in usage_error(ip, "resume --max-workers 0")
+    assert "invalid choice: 'fancy'" in usage_error(ip, "resume --progress fancy")
+    assert usage_error(ip, "rerun").startswith("the following arguments are required: K")
+    assert "invalid int value: 'x'" in usage_error(ip, "rerun x")
+    assert usage_error(ip, "rerun 2") == "no failure 2: the last run kept 2 (0 to 1)"
+    last_run().discard()
+    assert usage_error(ip, "resume") == (
+        "the last run cannot be resumed: its kept values were discarded (handle.discard())"
+    )
+
+
+def test_resume_and_rerun_need_a_run_that_can(ip, monkeypatch):
+    assert usage_error(ip, "resume") == "nothing has run yet in this kernel"
+    assert usage_error(ip, "rerun 0") == "nothing has run yet in this kernel"
+    plan = uberjob.Plan()
+    ip.user_ns.update(plan=plan, calls=[plan.call(fail_on_odd, i) for i in range(6)])
+    with pytest.raises(CallError):
+        uberjob.run(plan, output=ip.user_ns["calls"], max_errors=None, progress=False, keep=False)
+    assert usage_error(ip, "resume") == (
+        "the last run cannot be resumed: it ran with keep=False, so it kept no values to "
+        "resume from"
+    )
+    assert usage_error(ip, "rerun 0").startswith("failure 0 kept no arguments to rerun it with")
+    release = threading.Event()
+    plan2 = uberjob.Plan()
+    handle = uberjob.run(
+        plan2, output=plan2.call(release.wait, 10), background=True, progress=False
+    )
+    assert usage_error(ip, "resume").startswith("the last run is still going")
+    release.set()
+    assert handle.result(timeout=10) is True

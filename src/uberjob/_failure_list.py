@@ -112,7 +112,7 @@ class FailureList(list):
     A ``list`` of the kept failures (the first ``max_failures``); :attr:`total` counts them all
     and :meth:`groups` groups them all. The first :data:`ARGUMENTS_PER_GROUP` (3) kept failures
     of each group also keep the arguments they failed on, for ``failure.rerun()``: at most
-    ``3 × max_failures`` argument sets, held as long as the run's handle (on Dask, futures that
+    ``3 x max_failures`` argument sets, held as long as the run's handle (on Dask, futures that
     hold their keys on the cluster); a run with ``keep=False`` keeps none.
     """
 
@@ -127,9 +127,7 @@ class FailureList(list):
             self._count(failure, None)
             self.total += 1
 
-    def record(
-        self, section: str, scope: tuple, exception: BaseException, arguments=None
-    ) -> None:
+    def record(self, section: str, scope: tuple, exception: BaseException, arguments=None) -> None:
         """Count a failure into its group, and keep it while fewer than max_failures are; a
         kept one among the first ARGUMENTS_PER_GROUP of its group also keeps ``arguments()``."""
         failure = Failure(section, scope, exception)

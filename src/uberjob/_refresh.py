@@ -2,8 +2,9 @@
 
 In a notebook a fix is usually a cell that defines the function again, while the plan still holds
 the old function object. ``resume(refresh=True)`` (and ``Failure.rerun``) look each planned
-function up in ``__main__`` under its qualified name (``fetch``, ``Loader.fetch`` through
-attributes) and use the object bound there now.
+function defined in ``__main__`` up under its qualified name (``fetch``, ``Loader.fetch`` through
+attributes) in the namespace it was defined in (its globals: the notebook's namespace) and use
+the object bound there now.
 
 Left alone: functions not defined in ``__main__`` (a module's are fixed by reloading it), lambdas
 and functions defined inside other functions (``<lambda>``, ``<locals>``: no name to look up),
@@ -31,14 +32,22 @@ def refreshed_function(fn):
     qualname = getattr(fn, "__qualname__", None)
     if not isinstance(qualname, str) or not qualname or "<" in qualname:
         return None
-    current = sys.modules.get("__main__")
-    for part in qualname.split("."):
+    # Where the function was defined: its globals (IPython's user namespace in a notebook,
+    # which is __main__'s dict in a kernel), else the __main__ module's (a class).
+    namespace = getattr(fn, "__globals__", None)
+    if not isinstance(namespace, dict):
+        namespace = getattr(sys.modules.get("__main__"), "__dict__", {})
+    first, *rest = qualname.split(".")
+    current = namespace.get(first, _MISSING)
+    for part in rest:
+        if current is _MISSING:
+            return None
         try:
             current = getattr(current, part, _MISSING)
         except Exception:  # a hostile __getattr__: nothing to refresh from
             return None
-        if current is _MISSING:
-            return None
+    if current is _MISSING:
+        return None
     if current is fn or not callable(current):
         return None
     return current

@@ -9,6 +9,9 @@ the fix in the plan). Arguments kept from a Dask run are futures: they are gathe
 
 from __future__ import annotations
 
+import signal
+import threading
+
 __all__ = ["prepare_rerun", "run_under_debugger"]
 
 
@@ -19,7 +22,9 @@ def prepare_rerun(failure, *, refresh: bool) -> tuple:
     call = getattr(failure.exception, "call", None)
     fn = getattr(call, "fn", None)
     if fn is None:
-        raise RuntimeError("This failure is not a failed call (a store's check?): nothing to rerun.")
+        raise RuntimeError(
+            "This failure is not a failed call (a store's check?): nothing to rerun."
+        )
     if failure.arguments is None:
         raise RuntimeError(
             "This failure kept no arguments to rerun it with: only the first 3 kept failures "
@@ -59,4 +64,12 @@ def run_under_debugger(fn, args: tuple, kwargs: dict):
         import pdb
 
         debugger = pdb.Pdb()
-    return debugger.runcall(fn, *args, **kwargs)
+    # pdb's `continue` installs its own Ctrl-C handler and leaves it after the call returns:
+    # a later Ctrl-C (a run's interrupt) would then enter the debugger. Put ours back.
+    main_thread = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT) if main_thread else None
+    try:
+        return debugger.runcall(fn, *args, **kwargs)
+    finally:
+        if main_thread and handler is not None:
+            signal.signal(signal.SIGINT, handler)

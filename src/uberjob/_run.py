@@ -193,9 +193,7 @@ def run(
     return start_run(spec, dry_run=dry_run)
 
 
-def start_run(
-    spec: RunSpec, *, dry_run=False, known=None, previous=None, refreshed=(), show=True
-):
+def start_run(spec: RunSpec, *, dry_run=False, known=None, previous=None, refreshed=(), show=True):
     """Start the run ``spec`` describes (``run()``, and ``RunHandle.resume()`` with the
     ``known`` values of the run it resumes, ``previous``)."""
     options = spec.options

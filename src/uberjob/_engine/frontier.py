@@ -45,7 +45,7 @@ def settle_ends(done: bytearray, events) -> None:
         except Empty:
             return
         kind = event & MASK
-        if kind == DONE or kind == DONE_NEXT:
+        if kind in (DONE, DONE_NEXT):
             done[event >> SHIFT] = kind
 
 
