@@ -564,8 +564,13 @@ def test_a_kept_failure_pins_no_cluster_keys(client):
     sources = [plan.call(pinned_source) for _ in range(4)]
     bad = [plan.call(first_of, s, threading.Lock()) for s in sources]  # cannot be pickled
     failing = [plan.call(fail, f"failure {k}") for k in range(3)]
+    # keep=False: what a run keeps on purpose for resuming and rerunning (futures: see
+    # tests/test_resume.py) is not what this is about.
     with pytest.raises(uberjob.CallError) as info:
-        uberjob.run(plan, output=[bad, failing], executor=client, max_errors=None, progress=False)
+        uberjob.run(
+            plan, output=[bad, failing], executor=client, max_errors=None, progress=False,
+            keep=False,
+        )  # fmt: skip
     kept = (info.value, uberjob._handle.last_run().failures)
     assert len(kept[1]) == 7
     _settle(client)
