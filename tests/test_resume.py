@@ -386,6 +386,20 @@ def test_graph_mode_and_transformed_plans_resume_their_own_physical_plan(main):
     assert len(seen) == 1  # the first run's physical plan, not transformed again
 
 
+def test_the_html_report_keeps_its_path_and_shows_the_resumed_run(main, tmp_path):
+    module = main(FIRST)
+    plan, output = _layered_plan(module.work)
+    report = tmp_path / "report.html"
+    with pytest.raises(CallError):
+        uberjob.run(plan, output=output, max_errors=None, progress=f"html:{report}")
+    assert '"state":"failed"' in report.read_text()
+    main(FIXED)
+    assert last_run().resume(refresh=True) == CLEAN
+    page = report.read_text()
+    assert '"state":"done"' in page
+    assert '"resumed":{"count":1,"reused":16,"refreshed":["work"]}' in page
+
+
 # -- refresh ----------------------------------------------------------------------------------
 
 
@@ -554,3 +568,26 @@ def test_dask_frontier_is_gathered_for_a_resume_elsewhere_and_discard_releases(d
     assert handle.kept_values == 0
     dask_client.sync(asyncio.sleep, 0)  # (releases are processed on the client's loop)
     assert not any(key in dask_client.refcount for key in keys)  # released on the cluster
+
+
+def _dask_source():
+    return 21
+
+
+def _dask_check(x):
+    if _dask_switch["fail"]:
+        raise Boom("not yet")
+    return 2 * x
+
+
+def test_dask_rerun_gathers_the_arguments_kept_on_the_cluster(dask_client):
+    plan = uberjob.Plan()
+    checked = plan.call(_dask_check, plan.call(_dask_source))
+    _dask_switch["fail"] = True
+    with pytest.raises(CallError):
+        uberjob.run(plan, output=checked, executor=dask_client, progress=False)
+    failure = last_run().failures[0]
+    (argument,), _ = failure.arguments
+    assert type(argument).__name__ == "Future"  # held on the cluster, not fetched
+    _dask_switch["fail"] = False
+    assert failure.rerun() == 42

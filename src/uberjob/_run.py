@@ -2,7 +2,12 @@
 
 Three sources prepare a run: the plain plan (read in place: the fast path), the plan copied in
 graph mode or transformed (``transform_physical``, ``dry_run``), and the plan with a registry
-(``_registry/run.py``). Each produces a ``Prepared``; ``_pipeline.run_prepared`` runs it."""
+(``_registry/run.py``). Each produces a ``Prepared``; ``_pipeline.run_prepared`` runs it.
+
+``run()`` records what it was asked as a ``RunSpec`` (``_resume.py``) and starts it with
+:func:`start_run`; ``RunHandle.resume()`` starts the same spec again with the values the run kept
+(``known``), on the physical plan the first run compiled (the plain and graph/transformed paths)
+or through the registry's fresh stale check."""
 
 from __future__ import annotations
 
