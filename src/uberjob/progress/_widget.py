@@ -256,6 +256,12 @@ class WidgetProgressObserver(ModelView):
             widget._instances = []  # the failures start over (ids from 0 again)
             widget._resume = ""
         # Shown again in another cell (resume() there); not where it already is (the button).
+        # A view made not to display (the magic shows a background run's handle as the cell's
+        # value instead) shows a continued widget at once: it is the cell's one widget.
+        from uberjob.progress._choose import in_jupyter_kernel
+
+        if getattr(run, "show_widget", True) and in_jupyter_kernel():
+            self._display = True
         here = _execution_count() if self._display else None
         if not getattr(run, "show_widget", True) or here == previous.displayed_in_cell:
             self._displayed = True
