@@ -18,6 +18,7 @@ import pytest
 
 import uberjob
 from uberjob import CallError, RunStopped
+from uberjob._engine.compile import CompiledPlan
 from uberjob._handle import last_run
 
 
@@ -58,12 +59,20 @@ def _alive(made) -> list[int]:
     return sorted(value.n for value in (ref() for ref in made) if value is not None)
 
 
-def test_a_failed_run_keeps_exactly_its_frontier_and_discard_frees_it():
+def _compiled_plans() -> int:
+    gc.collect()
+    return sum(type(o) is CompiledPlan for o in gc.get_objects())
+
+
+@pytest.mark.parametrize("max_workers", [1, 3])
+def test_a_failed_run_keeps_exactly_its_frontier_and_discard_frees_it(max_workers):
     made = []
     plan, output = _retention_plan(made)
+    compiled_before = _compiled_plans()
     with pytest.raises(CallError):
-        uberjob.run(plan, output=output, max_workers=1, max_errors=None, progress=False)
+        uberjob.run(plan, output=output, max_workers=max_workers, max_errors=None, progress=False)
     handle = last_run()
+    assert _compiled_plans() == compiled_before  # the compiled arrays are released
     assert len(made) == 40
     # What the calls not completed need: the 20 `ok` values (read by the output's gather)
     # and source 7 (read by the failed call). No other source is alive.

@@ -332,9 +332,9 @@ class ThreadDispatcher:
             report(END)
 
     def _work(self, k: int) -> None:
+        self._frames.append(sys._getframe())  # (see close())
         if self.in_order:
             return self._work_in_order()
-        self._frames.append(sys._getframe())  # (see close())
         compiled = self.compiled
         fns, positional, kwargs_list, refs_list, slots_list = (
             compiled.fns,
