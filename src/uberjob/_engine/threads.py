@@ -219,8 +219,8 @@ class ThreadDispatcher:
 
     def join_workers(self) -> None:
         """Wait until every worker has exited (after ``abandon()``: once their calls end)."""
-        if self._started:
-            for thread in self._threads:
+        for thread in self._threads:
+            if thread.ident is not None:  # (an interrupt may land while they are started)
                 thread.join()
         self._release_frames()
 
