@@ -222,6 +222,13 @@ export class FailuresPanel {
     this.applyFilters();
   }
 
+  /** Forget every group drawn (a resumed run numbers its groups from 0 again). */
+  clear() {
+    for (const view of this.groups.values()) view.el.remove();
+    this.groups.clear();
+    this.order = [];
+  }
+
   /** @param {string} text  what the search box holds */
   setQuery(text) {
     if (this.search.value !== text) this.search.value = text;

@@ -56,6 +56,8 @@ export class ProgressView {
     /** @type {{ key: string, index: number } | null} */
     this.selection = null;
     this.widths = "";
+    /** the attempt drawn last (snapshot.resumed.count; 0 before any resume) */
+    this.attempt = 0;
     this.el = h("div", "uj-root");
     this.header = new Header({ onStop: options.onStop, onResume: options.onResume });
     this.message = h("div", "uj-note", {}, "Waiting for the run to start…");
@@ -173,6 +175,11 @@ export class ProgressView {
       this.sections.style.setProperty("--uj-name-w", `${name}ch`);
       this.sections.style.setProperty("--uj-count-w", `${count}ch`);
       this.sections.style.setProperty("--uj-time-w", `${time}ch`);
+    }
+    const attempt = s.resumed?.count ?? 0;
+    if (attempt !== this.attempt) {  // a resumed run's failure groups are numbered afresh
+      this.attempt = attempt;
+      this.failures.clear();
     }
     this.failures.update(s.failures, isRunning);
   }

@@ -26,6 +26,7 @@ import { ProgressView } from "./render.js";
  * @property {Map<number, Instance>} instances
  * @property {Set<ProgressView>} views
  * @property {boolean} requested  a request is out and unanswered
+ * @property {number} attempt  the run's attempt whose instances these are (snapshot.resumed.count)
  * @property {(msg: any) => void} onMessage
  * @property {() => void} onInstancesTrait
  */
@@ -58,6 +59,7 @@ function sharedOf(model) {
     instances: new Map(),
     views: new Set(),
     requested: false,
+    attempt: 0,
     onMessage(msg) {
       if (msg?.kind !== "instances" || !Array.isArray(msg.items)) return;
       state.requested = false;
@@ -113,6 +115,14 @@ function render({ model, el }) {
   onResumeTrait();
   const onSnapshot = () => {
     const snapshot = decodeSnapshot(model.get("_snapshot"));
+    // A resumed run numbers its failures from 0 again: the instances of the attempt before
+    // are dropped (once per model), and any of the new attempt that came first are asked for.
+    const attempt = snapshot?.resumed?.count ?? 0;
+    if (snapshot && attempt !== s.attempt) {
+      s.attempt = attempt;
+      s.instances.clear();
+      if ((snapshot.failures?.instances_kept ?? 0) > 0) requestInstances(model);
+    }
     if (snapshot) view.update(snapshot);
     return snapshot;
   };

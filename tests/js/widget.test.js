@@ -198,3 +198,37 @@ test("a resume asked for in another view disables the button in every view", asy
   assert.equal(second.textContent, "resuming\u2026");
   for (const { cleanup } of views) cleanup();
 });
+
+test("a resumed run's failures replace the attempt before's, whose ids it reuses", async () => {
+  const snap = fixture("small");
+  const model = new FakeModel({ _snapshot: bytes(snap), _instances: fixtureInstances("small") });
+  await widget.initialize?.(/** @type {any} */ ({ model }));
+  const { el } = await renderInto(model);
+  /** @param {string} pattern */
+  const openedText = (pattern) => {
+    const head = /** @type {HTMLElement} */ (el.querySelector(".uj-group-head"));
+    if (!el.querySelector(".uj-instance")) head.click();
+    return new RegExp(pattern).test(el.querySelector(".uj-instance pre")?.textContent ?? "");
+  };
+  assert.ok(openedText("Something bad happened"));
+  const before = model.sent.length;
+  // The resumed run: group 0 and instance 0 are a new failure now, whose instance came first.
+  const group = { ...snap.failures.groups[0], type: "KeyError", message: "'region'",
+    count: 1, instances: [0] };
+  const resumed = { ...snap, resumed: { count: 1, reused: 5, refreshed: [] },
+    failures: { ...snap.failures, count: 1, groups: [group], instances_kept: 1 } };
+  model.emit("msg:custom", { kind: "instances", items: [{ id: 0, group: 0, time: 0.1,
+    message: "'region'", traceback: "Traceback (most recent call last):\nKeyError: 'region'",
+    symbolic: "" }] });
+  model.set("_snapshot", bytes(resumed));
+  await frame();
+  assert.deepEqual(model.sent.slice(before), [{ kind: "request-instances" }],
+    "what came before the snapshot of the new attempt is asked for again");
+  assert.match(el.querySelector(".uj-group")?.textContent ?? "", /KeyError/);
+  model.emit("msg:custom", { kind: "instances", items: [{ id: 0, group: 0, time: 0.1,
+    message: "'region'", traceback: "Traceback (most recent call last):\nKeyError: 'region'",
+    symbolic: "" }] });
+  await frame();
+  assert.ok(openedText("KeyError: 'region'"), "the new attempt's traceback, not the old one");
+  assert.equal(el.querySelectorAll(".uj-group").length, 1);
+});
