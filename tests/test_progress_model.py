@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import math
 import threading
 import tracemalloc
 from pathlib import Path
@@ -65,7 +66,8 @@ class CallErrorLike(Exception):
 
 def check_snapshot(snapshot: dict) -> None:
     """Validate a snapshot against docs/snapshot-schema.md."""
-    assert set(snapshot) == {"schema", "state", "elapsed", "rate", "sections", "failures"}
+    required = {"schema", "state", "elapsed", "rate", "sections", "failures"}
+    assert required <= set(snapshot) <= required | {"running", "activity", "resumed"}
     assert snapshot["schema"] == 1
     assert snapshot["state"] in {"pending", "running", "done", "failed", "interrupted", "stopped"}
     assert isinstance(snapshot["elapsed"], float | int)
@@ -127,7 +129,63 @@ def check_snapshot(snapshot: dict) -> None:
             assert nodes[node][5] >= count > 0
         assert group["first"] <= group["last"]
         assert len(group["message"]) <= 1000
+    if "running" in snapshot:
+        check_running(snapshot["running"], sections, snapshot["state"])
+    if "activity" in snapshot:
+        check_activity(snapshot["activity"], snapshot["elapsed"])
     json.dumps(snapshot)  # JSON-able
+
+
+def check_running(running: dict, sections: dict, state: str) -> None:
+    """The ``running`` key (docs/snapshot-schema.md): only while the run is live."""
+    assert state in ("pending", "running")
+    assert set(running) == {"count", "stragglers", "calls", "omitted", "straggler_nodes"}
+    calls = running["calls"]
+    assert len(calls) <= 20
+    assert running["omitted"] == running["count"] - len(calls) >= 0
+    assert sum(call["straggler"] for call in calls) <= running["stragglers"] <= running["count"]
+    elapsed = [call["elapsed"] for call in calls]
+    assert elapsed == sorted(elapsed, reverse=True)  # longest running first
+    assert len({call["id"] for call in calls}) == len(calls)
+    for call in calls:
+        assert set(call) == {
+            "id", "function", "section", "node", "scope", "elapsed", "straggler", "median",
+            "stack",
+        }  # fmt: skip
+        assert isinstance(call["function"], str)
+        nodes = sections[call["section"]]
+        assert _path(nodes, call["node"]) == call["scope"]
+        assert nodes[call["node"]][4] > 0  # its row counts it as running
+        if call["straggler"]:
+            assert call["median"] is not None
+            assert call["elapsed"] >= 1 and call["elapsed"] > 3 * call["median"]
+        else:
+            assert call["stack"] is None
+        stack = call["stack"]
+        if stack is not None:
+            assert set(stack) == {"sampled", "frames", "note"}
+            assert 0 <= stack["sampled"] <= call["elapsed"]
+            assert stack["frames"] or stack["note"]
+            for frame in stack["frames"]:
+                assert set(frame) == {"file", "line", "function", "code", "user"}
+                assert isinstance(frame["line"], int)
+                assert isinstance(frame["user"], bool)
+    for section, node in running["straggler_nodes"]:
+        assert 0 < node < len(sections[section])
+    marked = {(call["section"], call["node"]) for call in calls if call["straggler"]}
+    assert marked <= {tuple(pair) for pair in running["straggler_nodes"]}
+
+
+def check_activity(activity: dict, elapsed: float) -> None:
+    """The ``activity`` key: at most 120 buckets of 1, 2, 4, ... s, up to the current one."""
+    assert set(activity) == {"bucket", "completed", "failed"}
+    width = activity["bucket"]
+    assert width >= 1 and math.log2(width).is_integer()
+    assert len(activity["completed"]) == len(activity["failed"]) <= 120
+    # up to the current bucket (the snapshot's elapsed is rounded: one bucket either way)
+    assert abs(len(activity["completed"]) - (int(elapsed / width) + 1)) <= 1
+    for counts in (activity["completed"], activity["failed"]):
+        assert all(isinstance(n, int) and n >= 0 for n in counts)
 
 
 def _path(nodes: list[list], index: int) -> list[str]:

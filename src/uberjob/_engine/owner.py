@@ -65,6 +65,7 @@ from typing import Protocol
 
 from uberjob._engine.compile import NO_NODE, InternalScope
 from uberjob._engine.counting import NO_RUN, ProgressCounter
+from uberjob._engine.running import RunningTracker
 from uberjob._errors import RunStopped, chained_call_error
 
 __all__ = [
@@ -194,6 +195,16 @@ def run_owner_loop(
     batched = counting and counter.batched
     if not counting:
         running_slots = None
+    # What is running, for an observer that wants to see it (running.py): its calls in flight
+    # are the starts and ends counted apart; it is told the picture on the tick.
+    record_running = getattr(observer, "record_running", None) if counting else None
+    running = None
+    if record_running is not None:
+        running = RunningTracker(
+            scopes, section, record_running, getattr(dispatcher, "sample_stacks", None)
+        )
+        running.now = time.monotonic()
+        counter.running = running
     poll_seconds = POLL_SECONDS if running_slots is None else TICK_SECONDS
 
     errors = 0
@@ -424,6 +435,8 @@ def run_owner_loop(
                     errors += 1
                     if not counted_start[i]:
                         counter.start(i)
+                    if running is not None:
+                        running.failed(i)
                     error = chained_call_error(nodes[i], dispatcher.failure(i))
                     if first_error is None:
                         first_error = error
@@ -462,8 +475,12 @@ def run_owner_loop(
             if batched:
                 run_count = counter.flush(run_scope, run_count)
             now = time.monotonic()
+            if running is not None:
+                running.now = now  # the time of the starts and ends seen next turn
             if now >= next_tick:
                 next_tick = now + TICK_SECONDS
+                if running is not None:
+                    running.update(now)
                 tick()
     except BaseException:
         control.halt = True
