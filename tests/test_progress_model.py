@@ -19,7 +19,7 @@ from uberjob.progress._model import ProgressModel
 from uberjob.progress._view import ModelView
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
-FIXTURE_NAMES = ["small", "deep_tree", "many_failures", "hostile_text", "stale_and_run"]
+FIXTURE_NAMES = ["small", "deep_tree", "many_failures", "hostile_text", "stale_and_run", "running"]
 
 
 def started_model(clock, **options) -> ProgressModel:
@@ -158,7 +158,8 @@ def check_running(running: dict, sections: dict, state: str) -> None:
         assert nodes[call["node"]][4] > 0  # its row counts it as running
         if call["straggler"]:
             assert call["median"] is not None
-            assert call["elapsed"] >= 1 and call["elapsed"] > 3 * call["median"]
+            assert call["elapsed"] >= 1
+            assert call["elapsed"] > 3 * call["median"]
         else:
             assert call["stack"] is None
         stack = call["stack"]
@@ -180,7 +181,8 @@ def check_activity(activity: dict, elapsed: float) -> None:
     """The ``activity`` key: at most 120 buckets of 1, 2, 4, ... s, up to the current one."""
     assert set(activity) == {"bucket", "completed", "failed"}
     width = activity["bucket"]
-    assert width >= 1 and math.log2(width).is_integer()
+    assert width >= 1
+    assert math.log2(width).is_integer()
     assert len(activity["completed"]) == len(activity["failed"]) <= 120
     # up to the current bucket (the snapshot's elapsed is rounded: one bucket either way)
     assert abs(len(activity["completed"]) - (int(elapsed / width) + 1)) <= 1
