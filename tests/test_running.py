@@ -491,3 +491,25 @@ def test_nothing_of_this_without_progress_or_with_a_1_0_observer(monkeypatch, re
     watcher = Watcher(lambda snapshot: False)
     uberjob.run(plan, output=calls, progress=Progress(lambda: watcher))
     assert len(made) == 1
+
+
+def test_stragglers_with_an_observer_of_single_events_beside_the_view(monkeypatch, recorder):
+    # A 1.0 observer in the list: the owner counts call by call (no batches), and the view's
+    # medians still come from every completed call.
+    monkeypatch.setattr(running_module, "MIN_STRAGGLER_SECONDS", 0.0)
+    release = threading.Event()
+    plan, last = plan_with_a_straggler(release)
+    watcher = Watcher(straggler_with_stack)
+    observer, progress = recorder
+    handle = uberjob.run(
+        plan, output=last, progress=[Progress(lambda: watcher), progress], background=True
+    )
+    try:
+        assert watcher.seen.wait(WAIT)
+    finally:
+        release.set()
+    assert handle.result() == list(range(5))
+    call = next(c for c in watcher.snapshot["running"]["calls"] if c["straggler"])
+    assert call["median"] is not None
+    check_user_frame(call)
+    assert observer.count("completed") == 6

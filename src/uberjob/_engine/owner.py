@@ -43,6 +43,14 @@ scheduler does, and beyond it.
 5. *Interrupts and views.* The loop waits on the event queue with a timeout, so Ctrl-C (or a
    kernel interrupt) is seen within a fraction of a second, and it calls the progress
    observer's ``tick()`` on each turn so views redraw from this one thread.
+6. *What is running.* When the observer has ``record_running`` (progress/_observer.py), a
+   ``RunningTracker`` (running.py) keeps the calls whose start was counted apart (see below)
+   until their end, stamped with this loop's one clock reading per turn, and the durations per
+   scope; on the tick, before ``tick()``, it hands the observer the calls in flight, the
+   stragglers and their stacks (taken through the dispatcher's ``sample_stacks``). Blocking
+   runs get it too: the run pushes it, nobody has to ask. Calls that start and end between two
+   turns cost nothing more. Without such an observer (``progress=False``, 1.0 observers) there
+   is no tracker.
 
 Dispatchers (threads.py, executors.py, dask.py) run the calls and report events
 ``(i << 3) | kind``. A call's start is counted once (``counted_start[i]``): from a ``START``
@@ -147,6 +155,7 @@ class Dispatcher(Protocol):
     #   a dispatcher with it reports no START events (threads.py).
     # - ``claims``: a dict of calls that workers made ready and took themselves (threads.py).
     # - ``settle()``: told when the owner has processed a call's end (caps on calls in flight).
+    # - ``sample_stacks(calls)``: the current stacks of running calls (stragglers, running.py).
 
 
 def _freeze_existing_objects() -> bool:
