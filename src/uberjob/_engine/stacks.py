@@ -13,6 +13,7 @@ line cut to ``MAX_CODE_CHARS``.
 
 from __future__ import annotations
 
+import functools
 import linecache
 import os
 import re
@@ -37,7 +38,10 @@ _UBERJOB_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.
 _PACKAGE_DIRS = ("site-packages", "dist-packages")
 
 
+@functools.cache
 def _library_prefixes() -> tuple[str, ...]:
+    """Where the standard library, installed packages and uberjob live (asked once, at the
+    first stack: not at import)."""
     paths = sysconfig.get_paths()
     found = {_UBERJOB_DIR}
     for name in ("stdlib", "platstdlib", "purelib", "platlib"):
@@ -47,16 +51,13 @@ def _library_prefixes() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-_LIBRARY_PREFIXES = _library_prefixes()
-
-
 def is_user_file(path: str) -> bool:
     """Whether code in ``path`` is the user's: not the standard library (frozen modules
     included), not an installed package, not uberjob. Notebook cells (``<ipython-input-…>``,
     ``/tmp/ipykernel_…/….py``) and other scripts are the user's."""
     if path.startswith("<"):
         return not path.startswith("<frozen")
-    if path.startswith(_LIBRARY_PREFIXES):
+    if path.startswith(_library_prefixes()):
         return False
     parts = path.replace("\\", "/").split("/")
     return not any(part in _PACKAGE_DIRS for part in parts)
