@@ -17,7 +17,6 @@ import functools
 import linecache
 import os
 import re
-import sysconfig
 from types import FrameType
 
 __all__ = [
@@ -42,6 +41,8 @@ _PACKAGE_DIRS = ("site-packages", "dist-packages")
 def _library_prefixes() -> tuple[str, ...]:
     """Where the standard library, installed packages and uberjob live (asked once, at the
     first stack: not at import)."""
+    import sysconfig
+
     paths = sysconfig.get_paths()
     found = {_UBERJOB_DIR}
     for name in ("stdlib", "platstdlib", "purelib", "platlib"):
