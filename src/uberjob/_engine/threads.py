@@ -178,8 +178,8 @@ class ThreadDispatcher:
         stacks = {}
         try:
             for k, i in enumerate(slots):
-                if i in wanted:
-                    frame = current.get(self._threads[k].ident)
+                frame = current.get(self._threads[k].ident) if i in wanted else None
+                if frame is not None:
                     frames = thread_stack(frame, _WORK_CODES)
                     if slots[k] == i:  # the worker is still on that call: the stack is its
                         stacks[i] = (frames, None, 0.0)
