@@ -422,12 +422,13 @@ def plan_with_a_straggler(release: threading.Event):
     return plan, plan.call(wait_in_user_code, "held", plan.gather(quick))
 
 
-def test_a_stragglers_stack_on_threads_shows_the_user_function_and_line(monkeypatch):
+@pytest.mark.parametrize("workers", [1, 2])  # one worker runs the calls in order itself
+def test_a_stragglers_stack_on_threads_shows_the_user_function_and_line(monkeypatch, workers):
     monkeypatch.setattr(running_module, "MIN_STRAGGLER_SECONDS", 0.0)
     release = threading.Event()
     plan, last = plan_with_a_straggler(release)
     watcher = Watcher(straggler_with_stack)
-    handle = run_in_background(plan, last, watcher, max_workers=2)
+    handle = run_in_background(plan, last, watcher, max_workers=workers)
     try:
         assert watcher.seen.wait(WAIT)
     finally:
