@@ -368,3 +368,60 @@ def test_the_live_view_draws_no_empty_sections_before_the_totals_are_known(clock
         view.tick()
         assert "0 / 2" in plain(stream)
         assert "counts: (done + running) / total" in plain(stream)
+
+
+def running_picture(stack, stragglers=1) -> dict:
+    scope = ("etl", "m.\x1b[2Jfetch")
+    call = {
+        "id": 7, "function": "m.\x1b[2Jfetch", "section": RUN, "scope": scope, "elapsed": 41.0,
+        "straggler": True, "median": 0.5, "stack": stack,
+    }  # fmt: skip
+    return {
+        "count": 3, "stragglers": stragglers, "calls": [call],
+        "straggler_scopes": [(RUN, scope)],
+    }  # fmt: skip
+
+
+FRAMES = [
+    {"file": "/home/me/etl.py", "line": 12, "function": "fetch", "code": "get(url)", "user": True},
+    {"file": "/home/me/etl.py", "line": 30, "function": "get", "code": "wait()\x1b]0;x",
+     "user": True},
+    {"file": "/usr/lib/python3.11/threading.py", "line": 320, "function": "wait",
+     "code": "waiter.acquire()", "user": False},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_straggler_is_one_line_with_its_innermost_user_frame(terminal, clock):
+    view, stream = make_view(clock, terminal=terminal)
+    with view:
+        view.increment_total(section=RUN, scope=("etl", "m.\x1b[2Jfetch"), amount=9)
+        view.record_batch(RUN, {("etl", "m.\x1b[2Jfetch"): 3}, {})
+        stack = {"sampled": 40.0, "frames": FRAMES, "note": None}
+        view.record_running(running_picture(stack, stragglers=2))
+        clock.now = 1.0  # a second after the engine's picture, of a call 41 s old then
+        view.tick()
+        raw = stream.getvalue()
+    line = next(line for line in plain(stream).splitlines() if line.startswith("straggler:"))
+    whole = (
+        "straggler: m.\\x1b[2Jfetch in etl \u203a m.\\x1b[2Jfetch, running 42s (median 0.5s), "
+        "at etl.py:30 in get: wait()\\x1b]0;x (+1 more)"
+    )
+    if terminal:  # one line of the terminal's width (120 here)
+        assert line == whole[:119] + "\u2026"
+    else:
+        assert line == whole
+    assert "\x1b]0;x" not in raw  # text from user code is printed inert
+
+
+def test_a_straggler_without_frames_says_why(clock):
+    view, stream = make_view(clock, terminal=False)
+    with view:
+        view.increment_total(section=RUN, scope=("etl", "m.\x1b[2Jfetch"), amount=9)
+        view.record_batch(RUN, {("etl", "m.\x1b[2Jfetch"): 3}, {})
+        note = {"sampled": 1.0, "frames": [], "note": "not available on this executor"}
+        view.record_running(running_picture(note))
+        clock.now = 5.0
+        view.tick()
+    assert "running 46s (median 0.5s), stack not available on this executor\n" in plain(stream)
+    assert "straggler:" not in plain(stream).rpartition("uberjob done")[2]  # the run ended

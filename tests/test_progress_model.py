@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import math
 import threading
 import tracemalloc
 from pathlib import Path
@@ -18,7 +19,7 @@ from uberjob.progress._model import ProgressModel
 from uberjob.progress._view import ModelView
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
-FIXTURE_NAMES = ["small", "deep_tree", "many_failures", "hostile_text", "stale_and_run"]
+FIXTURE_NAMES = ["small", "deep_tree", "many_failures", "hostile_text", "stale_and_run", "running"]
 
 
 def started_model(clock, **options) -> ProgressModel:
@@ -65,7 +66,8 @@ class CallErrorLike(Exception):
 
 def check_snapshot(snapshot: dict) -> None:
     """Validate a snapshot against docs/snapshot-schema.md."""
-    assert set(snapshot) == {"schema", "state", "elapsed", "rate", "sections", "failures"}
+    required = {"schema", "state", "elapsed", "rate", "sections", "failures"}
+    assert required <= set(snapshot) <= required | {"running", "activity", "resumed"}
     assert snapshot["schema"] == 1
     assert snapshot["state"] in {"pending", "running", "done", "failed", "interrupted", "stopped"}
     assert isinstance(snapshot["elapsed"], float | int)
@@ -127,7 +129,65 @@ def check_snapshot(snapshot: dict) -> None:
             assert nodes[node][5] >= count > 0
         assert group["first"] <= group["last"]
         assert len(group["message"]) <= 1000
+    if "running" in snapshot:
+        check_running(snapshot["running"], sections, snapshot["state"])
+    if "activity" in snapshot:
+        check_activity(snapshot["activity"], snapshot["elapsed"])
     json.dumps(snapshot)  # JSON-able
+
+
+def check_running(running: dict, sections: dict, state: str) -> None:
+    """The ``running`` key (docs/snapshot-schema.md): only while the run is live."""
+    assert state in ("pending", "running")
+    assert set(running) == {"count", "stragglers", "calls", "omitted", "straggler_nodes"}
+    calls = running["calls"]
+    assert len(calls) <= 20
+    assert running["omitted"] == running["count"] - len(calls) >= 0
+    assert sum(call["straggler"] for call in calls) <= running["stragglers"] <= running["count"]
+    elapsed = [call["elapsed"] for call in calls]
+    assert elapsed == sorted(elapsed, reverse=True)  # longest running first
+    assert len({call["id"] for call in calls}) == len(calls)
+    for call in calls:
+        assert set(call) == {
+            "id", "function", "section", "node", "scope", "elapsed", "straggler", "median",
+            "stack",
+        }  # fmt: skip
+        assert isinstance(call["function"], str)
+        nodes = sections[call["section"]]
+        assert _path(nodes, call["node"]) == call["scope"]
+        assert nodes[call["node"]][4] > 0  # its row counts it as running
+        if call["straggler"]:
+            assert call["median"] is not None
+            assert call["elapsed"] >= 1
+            assert call["elapsed"] > 3 * call["median"]
+        else:
+            assert call["stack"] is None
+        stack = call["stack"]
+        if stack is not None:
+            assert set(stack) == {"sampled", "frames", "note"}
+            assert 0 <= stack["sampled"] <= call["elapsed"]
+            assert stack["frames"] or stack["note"]
+            for frame in stack["frames"]:
+                assert set(frame) == {"file", "line", "function", "code", "user"}
+                assert isinstance(frame["line"], int)
+                assert isinstance(frame["user"], bool)
+    for section, node in running["straggler_nodes"]:
+        assert 0 < node < len(sections[section])
+    marked = {(call["section"], call["node"]) for call in calls if call["straggler"]}
+    assert marked <= {tuple(pair) for pair in running["straggler_nodes"]}
+
+
+def check_activity(activity: dict, elapsed: float) -> None:
+    """The ``activity`` key: at most 120 buckets of 1, 2, 4, ... s, up to the current one."""
+    assert set(activity) == {"bucket", "completed", "failed"}
+    width = activity["bucket"]
+    assert width >= 1
+    assert math.log2(width).is_integer()
+    assert len(activity["completed"]) == len(activity["failed"]) <= 120
+    # up to the current bucket (the snapshot's elapsed is rounded: one bucket either way)
+    assert abs(len(activity["completed"]) - (int(elapsed / width) + 1)) <= 1
+    for counts in (activity["completed"], activity["failed"]):
+        assert all(isinstance(n, int) and n >= 0 for n in counts)
 
 
 def _path(nodes: list[list], index: int) -> list[str]:
@@ -839,3 +899,106 @@ def test_messages_that_differ_only_in_numbers_make_one_group(clock):
         (["g"], "'row 5 of 6'", 1),  # alone in its group: the message as it was
     ]
     assert groups[0]["scopes"] == [[1, 3], [2, 1]]
+
+
+# ----- activity and what is running (issue 15) -----
+
+
+def test_activity_counts_finished_calls_per_second_from_the_first_one(clock):
+    model = started_model(clock)
+    model.increment_total(section="run", scope=("f",), amount=10)
+    clock.now = 0.5
+    assert "activity" not in model.snapshot()  # nothing finished yet: nothing to say
+    model.record_batch("run", {("f",): 3}, {("f",): 3})
+    clock.now = 2.25
+    model.increment_completed(section="run", scope=("f",))
+    model.increment_failed(section="run", scope=("f",), exception=ValueError("x"))
+    clock.now = 3.5
+    assert model.snapshot()["activity"] == {
+        "bucket": 1.0, "completed": [3, 0, 1, 0], "failed": [0, 0, 1, 0],
+    }  # fmt: skip
+
+
+def test_activity_buckets_double_as_the_run_grows_and_never_exceed_120(clock):
+    model = started_model(clock)
+    model.increment_total(section="run", scope=("f",), amount=1000)
+    for second in range(250):  # one completion per second, a failure every 10 s
+        clock.now = second + 0.5
+        model.increment_completed(section="run", scope=("f",))
+        if second % 10 == 0:
+            model.increment_failed(section="run", scope=("f",), exception=ValueError("x"))
+        activity = model.snapshot()["activity"]
+        assert len(activity["completed"]) <= 120
+    assert activity["bucket"] == 4.0  # 1 s up to 120 s, 2 s up to 240 s, then 4 s
+    assert activity["completed"] == [4] * 62 + [2]
+    assert sum(activity["failed"]) == 25
+    assert activity["failed"][:8] == [1, 0, 1, 0, 0, 1, 0, 1]  # at 0.5, 10.5, 20.5, 30.5 s
+    clock.now = 600.0  # no event for a while: the snapshot still reaches the current bucket
+    activity = model.snapshot()["activity"]
+    assert activity["bucket"] == 8.0
+    assert len(activity["completed"]) == 76
+    assert sum(activity["completed"]) == 250
+    assert model._activity.width == 4.0  # (a snapshot changes no state)
+    model.finish("done")
+    clock.now = 1000.0
+    assert model.snapshot()["activity"] == activity  # the end time stays
+
+
+def picture(calls, count=None, stragglers=0, straggler_scopes=()):
+    return {
+        "count": len(calls) if count is None else count,
+        "stragglers": stragglers,
+        "calls": calls,
+        "straggler_scopes": list(straggler_scopes),
+    }
+
+
+def engine_call(i, scope, elapsed, straggler=False, median=None, stack=None):
+    return {
+        "id": i, "function": scope[-1], "section": "run", "scope": scope, "elapsed": elapsed,
+        "straggler": straggler, "median": median, "stack": stack,
+    }  # fmt: skip
+
+
+def test_running_shows_the_engines_picture_with_rows_and_elapsed_moved_on(clock):
+    model = started_model(clock)
+    fetch = ("etl", "m.fetch")
+    model.increment_total(section="run", scope=("m.setup",), amount=1)
+    model.increment_total(section="run", scope=fetch, amount=30)
+    assert "running" not in model.snapshot()  # before the engine says anything
+    model.record_batch("run", {fetch: 25}, {})
+    stack = {"sampled": 40.0, "frames": [], "note": "not available on this executor"}
+    calls = [engine_call(7, fetch, 41.0, True, 0.52, stack)]
+    calls += [engine_call(100 + k, fetch, 2.0) for k in range(19)]
+    version = model.version
+    model.record_running(picture(calls, 25, 1, [("run", fetch)]))
+    assert model.version > version
+    clock.now = 0.25
+    snapshot = model.snapshot()
+    check_snapshot(snapshot)
+    running = snapshot["running"]
+    assert running["count"] == 25
+    assert running["omitted"] == 5
+    assert running["stragglers"] == 1
+    assert running["straggler_nodes"] == [["run", 3]]
+    first = running["calls"][0]
+    assert first == {
+        "id": 7, "function": "m.fetch", "section": "run", "node": 3, "scope": ["etl", "m.fetch"],
+        "elapsed": 41.25, "straggler": True, "median": 0.52, "stack": stack,
+    }  # fmt: skip
+    assert running["calls"][1]["elapsed"] == 2.25
+    model.finish("failed")
+    assert "running" not in model.snapshot()  # nothing is in flight once the run ended
+    model.record_running(picture(calls))  # (too late: ignored)
+    assert "running" not in model.snapshot()
+
+
+def test_running_scopes_use_the_runs_scope_labels(clock):
+    model = started_model(clock)
+    model.scope_labels = {("store", "write"): ("store", "write (written to store)")}
+    model.increment_total(section="run", scope=("store", "write"), amount=1)
+    model.record_batch("run", {("store", "write"): 1}, {})
+    model.record_running(picture([engine_call(0, ("store", "write"), 1.0)]))
+    call = model.snapshot()["running"]["calls"][0]
+    assert call["scope"] == ["store", "write (written to store)"]
+    assert call["function"] == "write"

@@ -66,6 +66,7 @@ def test_model_resume_keeps_what_completed_and_clears_failures(clock):
     model.increment_failed(section="run", scope=("f",), exception=ValueError("x"))
     model.__exit__(ValueError, ValueError("the run failed"), None)
     assert model.snapshot()["failures"]["count"] == 1
+    assert "activity" in model.snapshot()
     model.resume()
     model.resumed = {"count": 1, "reused": 7, "refreshed": ["f"]}
     snapshot = model.snapshot()
@@ -74,6 +75,8 @@ def test_model_resume_keeps_what_completed_and_clears_failures(clock):
     assert run[1][2:6] == [7, 7, 0, 0]  # total = what completed; the resumed run adds its own
     assert snapshot["failures"]["count"] == 0
     assert snapshot["failures"]["groups"] == []
+    assert "activity" not in snapshot  # the attempt before's activity is not the resumed one's
+    assert "running" not in snapshot
     assert snapshot["resumed"] == {"count": 1, "reused": 7, "refreshed": ["f"]}
     assert [s["key"] for s in snapshot["sections"]] == ["run"]  # the stale check starts over
     clock.now = 10.0

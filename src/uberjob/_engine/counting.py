@@ -11,6 +11,11 @@ worker's running slot) are counted here at once.
 
 Calls of an :class:`~uberjob._engine.compile.InternalScope` (gathers, unpacks) are never
 counted: they are not calls the user planned.
+
+When the observer wants to see what is running, :attr:`ProgressCounter.running` is the run's
+:class:`~uberjob._engine.running.RunningTracker`: the starts and ends counted apart are its calls
+in flight, and each completed call is counted there once more, per scope and per turn (in a
+batch) or one by one (for an observer of single events).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class ProgressCounter:
         "batched",
         "counted_start",
         "internal_done",
+        "running",
     )
 
     def __init__(self, observer, scopes: list, section: str):
@@ -52,6 +58,8 @@ class ProgressCounter:
         self.counted_start = bytearray(len(scopes))
         #: Completed calls of an InternalScope, which the run's completed count leaves out.
         self.internal_done = 0
+        #: The run's RunningTracker, or None (running.py): set by the owner loop.
+        self.running = None
 
     def start(self, i: int) -> None:
         """Count the start of call ``i``, seen before its end."""
@@ -59,6 +67,8 @@ class ProgressCounter:
         scope = self._scopes[i]
         if type(scope) is InternalScope:
             return
+        if self.running is not None:
+            self.running.started(i)
         if self._record_batch is None:
             self._increment_running(section=self._section, scope=scope)
         else:
@@ -69,8 +79,14 @@ class ProgressCounter:
         scope = self._scopes[i]
         if type(scope) is InternalScope:
             self.internal_done += 1
-        elif self._record_batch is None:
+            return
+        running = self.running
+        if running is not None:
+            running.finished(i)
+        if self._record_batch is None:
             self._increment_completed(section=self._section, scope=scope)
+            if running is not None:
+                running.count_one(scope)
         else:
             self._finished[scope] = self._finished.get(scope, 0) + 1
 
@@ -88,6 +104,8 @@ class ProgressCounter:
         if self._record_batch is None:
             self._increment_running(section=self._section, scope=scope)
             self._increment_completed(section=self._section, scope=scope)
+            if self.running is not None:
+                self.running.count_one(scope)
             return NO_RUN, 0
         self._fold(run_scope, run_count)
         return scope, 1
@@ -103,6 +121,8 @@ class ProgressCounter:
         """Hand the turn's counts to a batch observer; returns the run's count now (0)."""
         self._fold(run_scope, run_count)
         if self._started or self._finished:
+            if self.running is not None and self._finished:
+                self.running.count(self._finished)
             self._record_batch(self._section, self._started, self._finished)
             self._started.clear()
             self._finished.clear()

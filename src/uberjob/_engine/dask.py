@@ -27,11 +27,16 @@ arguments from each other and nothing but the output comes back to the driver.
   then fails with ``KilledWorker``; losing the scheduler cancels every future, which fails its
   call with a ``ConnectionError``. Exceptions raised in the driver have their frames' locals
   cleared (``_detached``): a failure the user keeps must not keep futures, and so keys, alive.
+- Stacks of stragglers (running.py) come from ``Client.call_stack(keys=...)``, asked on a
+  thread of its own (one request at a time) and answered on a later owner turn, without the
+  frames of the Dask worker and of ``_run_call``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 import traceback
 import uuid
 from functools import partial
@@ -39,6 +44,7 @@ from heapq import heappop, heappush
 from queue import SimpleQueue
 
 from uberjob._engine.owner import DISCARD, DONE, FAIL, SHIFT, START, Control
+from uberjob._engine.stacks import parse_dask_stack
 
 __all__ = ["DaskDispatcher", "gathered", "release_futures"]
 
@@ -144,6 +150,9 @@ class DaskDispatcher:
         self._token = uuid.uuid4().hex
         self._names: dict = {}
         self._abandoned = False
+        # Stacks of stragglers: one request to the cluster at a time (sample_stacks).
+        self._stack_answers: SimpleQueue = SimpleQueue()
+        self._stacks_pending = False
         from distributed import Future
 
         self._future_type = Future
@@ -234,6 +243,55 @@ class DaskDispatcher:
             return future_type(value.key, client) if type(value) is future_type else value
 
         return tuple(map(held, args)), {k: held(v) for k, v in kwargs.items()} if kwargs else None
+
+    def sample_stacks(self, calls: list[int]) -> dict[int, tuple]:
+        """The stacks of stragglers (running.py) from Dask's call-stack API, asked off the
+        owner's thread so a slow cluster never stalls its loop: the answers that came in since
+        the last call, ``{call: (frames, note, age)}``, and a new request for ``calls`` if no
+        request is pending."""
+        taken = {}
+        answers = self._stack_answers
+        while not answers.empty():
+            asked_at, stacks = answers.get_nowait()
+            age = time.monotonic() - asked_at
+            for i, (frames, note) in stacks.items():
+                taken[i] = (frames, note, age)
+        if calls and not self._stacks_pending:
+            keys = {}
+            for i in calls:
+                future = self._in_flight.get(i)
+                if future is not None:
+                    keys[future.key] = i
+            if keys:
+                self._stacks_pending = True
+                threading.Thread(
+                    target=self._ask_stacks,
+                    args=(keys, time.monotonic()),
+                    name="uberjob-dask-stacks",
+                    daemon=True,
+                ).start()
+        return taken
+
+    def _ask_stacks(self, keys: dict, asked_at: float) -> None:
+        """A thread of its own: ``Client.call_stack`` for ``keys`` ({key: call}), answered
+        through ``_stack_answers``."""
+        try:
+            stacks = {}
+            try:
+                by_worker = self.client.call_stack(keys=list(keys))
+                for tasks in by_worker.values():
+                    for key, texts in tasks.items():
+                        i = keys.get(key)
+                        if i is not None:
+                            stacks[i] = (parse_dask_stack(texts), None)
+                note = "not running on a worker when asked"
+            except Exception as exception:  # a stack is a hint: never the run's failure
+                note = f"the cluster gave no stack: {type(exception).__name__}: {exception}"
+            for i in keys.values():
+                stacks.setdefault(i, ([], note))
+            self._stack_answers.put((asked_at, stacks))
+        finally:
+            self._stacks_pending = False
 
     def close(self) -> None:
         self._drop_futures()

@@ -46,6 +46,14 @@ scheduler does, and beyond it.
 5. *Interrupts and views.* The loop waits on the event queue with a timeout, so Ctrl-C (or a
    kernel interrupt) is seen within a fraction of a second, and it calls the progress
    observer's ``tick()`` on each turn so views redraw from this one thread.
+6. *What is running.* When the observer has ``record_running`` (progress/_observer.py), a
+   ``RunningTracker`` (running.py) keeps the calls whose start was counted apart (see below)
+   until their end, stamped with this loop's one clock reading per turn, and the durations per
+   scope; on the tick, before ``tick()``, it hands the observer the calls in flight, the
+   stragglers and their stacks (taken through the dispatcher's ``sample_stacks``). Blocking
+   runs get it too: the run pushes it, nobody has to ask. Calls that start and end between two
+   turns cost nothing more. Without such an observer (``progress=False``, 1.0 observers) there
+   is no tracker.
 
 Dispatchers (threads.py, executors.py, dask.py) run the calls and report events
 ``(i << 3) | kind``. A call's start is counted once (``counted_start[i]``): from a ``START``
@@ -69,6 +77,7 @@ from typing import Protocol
 
 from uberjob._engine.compile import NO_NODE, InternalScope
 from uberjob._engine.counting import NO_RUN, ProgressCounter
+from uberjob._engine.running import RunningTracker
 from uberjob._errors import RunStopped, chained_call_error
 
 __all__ = [
@@ -150,6 +159,7 @@ class Dispatcher(Protocol):
     #   a dispatcher with it reports no START events (threads.py).
     # - ``claims``: a dict of calls that workers made ready and took themselves (threads.py).
     # - ``settle()``: told when the owner has processed a call's end (caps on calls in flight).
+    # - ``sample_stacks(calls)``: the current stacks of running calls (stragglers, running.py).
 
 
 def _freeze_existing_objects() -> bool:
@@ -198,6 +208,16 @@ def run_owner_loop(
     batched = counting and counter.batched
     if not counting:
         running_slots = None
+    # What is running, for an observer that wants to see it (running.py): its calls in flight
+    # are the starts and ends counted apart; it is told the picture on the tick.
+    record_running = getattr(observer, "record_running", None) if counting else None
+    running = None
+    if record_running is not None:
+        running = RunningTracker(
+            scopes, section, record_running, getattr(dispatcher, "sample_stacks", None)
+        )
+        running.now = time.monotonic()
+        counter.running = running
     poll_seconds = POLL_SECONDS if running_slots is None else TICK_SECONDS
 
     errors = 0
@@ -436,6 +456,8 @@ def run_owner_loop(
                     errors += 1
                     if not counted_start[i]:
                         counter.start(i)
+                    if running is not None:
+                        running.failed(i)
                     error = chained_call_error(nodes[i], dispatcher.failure(i))
                     if first_error is None:
                         first_error = error
@@ -475,8 +497,12 @@ def run_owner_loop(
             if batched:
                 run_count = counter.flush(run_scope, run_count)
             now = time.monotonic()
+            if running is not None:
+                running.now = now  # the time of the starts and ends seen next turn
             if now >= next_tick:
                 next_tick = now + TICK_SECONDS
+                if running is not None:
+                    running.update(now)
                 tick()
     except BaseException:
         control.halt = True

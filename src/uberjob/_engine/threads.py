@@ -26,6 +26,9 @@ finished. Both only speed up what the owner does anyway, for the one call the se
 runs next, so they cost a few checks per call; successors further ahead wait for the owner,
 and the owner's window bounds how far ahead anything runs (tests/test_memory_order.py).
 
+Stacks: ``sample_stacks`` takes the current frame of the worker running a straggler (the owner
+asks every couple of seconds, running.py), without the frames of the worker loop.
+
 Backpressure: a failed call's exception (with its traceback and frames) waits in ``_failures``
 until the owner takes it. At most ``MAX_PENDING_FAILURES`` wait at once; a worker that fails
 beyond that waits for the owner to catch up before it reports, so calls that fail faster than
@@ -43,6 +46,7 @@ from queue import SimpleQueue
 
 from uberjob._engine.compile import NO_NODE
 from uberjob._engine.owner import DISCARD, DONE, DONE_NEXT, END, FAIL, SHIFT, Control
+from uberjob._engine.stacks import thread_stack
 
 __all__ = ["MAX_PENDING_FAILURES", "ThreadDispatcher"]
 
@@ -168,6 +172,26 @@ class ThreadDispatcher:
 
     def pump(self) -> None:
         """Nothing to do: workers take what is ready themselves."""
+
+    def sample_stacks(self, calls: list[int]) -> dict[int, tuple]:
+        """The current stacks of ``calls`` (stragglers, running.py) from their workers' frames,
+        without the worker loop and what is outside it: ``{call: (frames, None, 0.0)}``."""
+        if not calls:
+            return {}
+        wanted = set(calls)
+        slots = self.running_slots
+        current = sys._current_frames()
+        stacks = {}
+        try:
+            for k, i in enumerate(slots):
+                frame = current.get(self._threads[k].ident) if i in wanted else None
+                if frame is not None:
+                    frames = thread_stack(frame, _WORK_CODES)
+                    if slots[k] == i:  # the worker is still on that call: the stack is its
+                        stacks[i] = (frames, None, 0.0)
+        finally:
+            del current  # frames of every thread: not kept a moment longer
+        return stacks
 
     def failure(self, i: int) -> BaseException:
         exception = self._failures.pop(i)
@@ -477,3 +501,7 @@ class ThreadDispatcher:
                     report(run_next << SHIFT | DISCARD)
                     break
                 previous, i = no_node, run_next
+
+
+#: The worker loops' code: a call's stack ends where they begin (sample_stacks).
+_WORK_CODES = frozenset({ThreadDispatcher._work.__code__, ThreadDispatcher._work_in_order.__code__})

@@ -58,6 +58,12 @@ class CompositeProgressObserver(ProgressObserver):
         # Batches of events (see ProgressModel.record_batch) only when every member takes them.
         if self.members and all(hasattr(m, "record_batch") for m in self.members):
             self.record_batch = self._record_batch
+        # What is running (record_running) when some member wants to see it: only those see it.
+        self._record_running = tuple(
+            m.record_running for m in self.members if hasattr(m, "record_running")
+        )
+        if self._record_running:
+            self.record_running = self._forward_running
         self._stack: contextlib.ExitStack | None = None
 
     def __enter__(self):
@@ -90,6 +96,10 @@ class CompositeProgressObserver(ProgressObserver):
     def _record_batch(self, section: str, started: dict, completed: dict) -> None:
         for member in self.members:
             member.record_batch(section, started, completed)
+
+    def _forward_running(self, picture: dict) -> None:
+        for record in self._record_running:
+            record(picture)
 
     def tick(self) -> None:
         for tick in self._ticks:
@@ -129,6 +139,8 @@ class GuardedProgressObserver(ProgressObserver):
         self._entered = False
         if hasattr(observer, "record_batch"):
             self.record_batch = self._record_batch
+        if hasattr(observer, "record_running"):
+            self.record_running = self._record_running
 
     def _failed(self, method: str, exception: Exception) -> None:
         if self.broken:
@@ -196,6 +208,13 @@ class GuardedProgressObserver(ProgressObserver):
                 self.observer.record_batch(section, started, completed)
             except Exception as exception:
                 self._failed("record_batch", exception)
+
+    def _record_running(self, picture: dict) -> None:
+        if not self.broken:
+            try:
+                self.observer.record_running(picture)
+            except Exception as exception:
+                self._failed("record_running", exception)
 
     def tick(self) -> None:
         if not self.broken:

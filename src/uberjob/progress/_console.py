@@ -6,6 +6,8 @@ prints periodic text blocks the way uberjob 1.0 did, and a final block. In both 
 *group* (one type and message pattern, across scopes: the grouping of every view) is printed once,
 the first time it appears, with the tracebacks of its first failure while the model keeps them
 (``max_instances``); after that, the groups' counts grow in the live view and in the blocks.
+While stragglers run (docs/snapshot-schema.md), both say so in one line: the longest running one,
+and the innermost frame of the user's code it is in.
 
 Text from user code (scope values, exception messages, tracebacks) is always printed literally:
 it goes into ``rich.text.Text`` objects, which never interpret markup, and its control characters
@@ -14,6 +16,7 @@ are printed as escapes (``\\x1b[2J`` clears no screen, sets no window title).
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 import time
@@ -37,11 +40,12 @@ from uberjob.progress._text import (
     node_path,
     remaining_seconds,
     run_remaining_seconds,
+    short_path,
     terminal_text,
 )
 from uberjob.progress._view import ModelView
 
-__all__ = ["ConsoleView", "console_progress"]
+__all__ = ["ConsoleView", "console_progress", "straggler_text"]
 
 _LIVE_STATES = ("pending", "running")
 _STATE_STYLES = {"running": "cyan", "done": "green", "failed": "red"}
@@ -177,6 +181,11 @@ class ConsoleView(ModelView):
         parts = [header, table]
         if live:
             parts.append(Text(f"counts: {COUNT_LEGEND}", style="dim"))
+        straggler = straggler_text(snapshot)
+        if straggler is not None:
+            line = Text(terminal_text(straggler), style="yellow")
+            line.truncate(self._console.width, overflow="ellipsis")
+            parts.append(line)
         for group in failures["groups"][:3]:
             line = Text()
             line.append(f"{group['count']:,} failed: ", style="red")
@@ -241,6 +250,9 @@ class ConsoleView(ModelView):
                 name = "… more scopes" if row is None else "  " * (depth - 1) + row[1]
                 columns = [count.rjust(count_width), seconds.rjust(time_width), name]
                 lines.append("  " + " | ".join(columns if time_width else columns[::2]))
+        straggler = straggler_text(snapshot)
+        if straggler is not None:
+            lines.append(straggler)
         groups = failures["groups"]
         if groups:
             total = len(groups) + failures["groups_omitted"]
@@ -297,6 +309,36 @@ class ConsoleView(ModelView):
         first = group["instances"][0]
         kept = self.model.instances(first)
         return kept[0] if kept and kept[0]["id"] == first else None
+
+
+def straggler_text(snapshot: dict) -> str | None:
+    """The longest running straggler in one line (None without one): its function, scope,
+    elapsed time and where it is now, the innermost frame of the user's own code (or the
+    innermost frame, or why there is no stack). Text from user code: print it inert."""
+    running = snapshot.get("running")
+    if not running or not running["stragglers"]:
+        return None
+    call = next((c for c in running["calls"] if c["straggler"]), None)
+    if call is None:  # stragglers beyond the listed calls only
+        return f"{running['stragglers']:,} stragglers running"
+    text = (
+        f"straggler: {call['function']} in {short_path(call['scope'], 40)}, running "
+        f"{duration_text(call['elapsed'])}"
+    )
+    if call["median"] is not None:
+        text += f" (median {duration_text(call['median'])})"
+    stack = call["stack"]
+    if stack is not None:
+        frames = stack["frames"]
+        frame = next((f for f in reversed(frames) if f["user"]), frames[-1] if frames else None)
+        if frame is not None:
+            text += f", at {os.path.basename(frame['file'])}:{frame['line']} in {frame['function']}"
+            if frame["code"]:
+                text += f": {frame['code']}"
+        elif stack["note"]:
+            text += f", stack {stack['note']}"
+    more = running["stragglers"] - 1
+    return f"{text} (+{more:,} more)" if more > 0 else text
 
 
 def _is_tty(stream) -> bool:

@@ -6,6 +6,13 @@ Every view (console, HTML report, widget) observes a run through a model and dra
 Cost model. Each event does O(1) work under one lock: it bumps the counters of its own leaf row
 only. Roll-ups over the scope tree happen at snapshot time, in O(rows + groups).
 
+What is running and activity (``docs/snapshot-schema.md``, both optional keys). The engine hands
+the model its picture of the calls in flight (:meth:`ProgressModel.record_running`, on the owner's
+tick, only when it changed); a snapshot moves their elapsed times on by the model's own clock
+since then, and a finished run has no ``running`` key (nothing is in flight any more). Activity
+counts finished calls per time bucket of the run, O(1) per event: at most ``MAX_BUCKETS``
+buckets, whose width doubles (pairs of buckets merge) whenever the run outgrows them.
+
 Uniform-share profiling. Elapsed time is split evenly among the calls running at each moment.
 Instead of touching every running scope on every event, the model keeps the running integral
 ``I(t) = ∫ dt / running_count(t)`` over all running calls of the run. A row remembers the value of
@@ -22,11 +29,57 @@ from collections.abc import Callable
 from uberjob.progress._failures import FailureLog, describe_failure
 from uberjob.progress._observer import ProgressObserver, final_state
 
-__all__ = ["SCHEMA_VERSION", "SECTION_TITLES", "ProgressModel"]
+__all__ = ["MAX_BUCKETS", "SCHEMA_VERSION", "SECTION_TITLES", "ProgressModel"]
 
 SCHEMA_VERSION = 1
 SECTION_TITLES = {"stale": "Determining stale value stores", "run": "Running graph"}
 _FINAL_STATES = frozenset({"done", "failed", "interrupted", "stopped"})
+#: Activity buckets at most; the first are 1 s wide.
+MAX_BUCKETS = 120
+FIRST_BUCKET_SECONDS = 1.0
+
+
+class _Activity:
+    """Calls completed and failed per time bucket since the run started (bounded)."""
+
+    __slots__ = ("completed", "failed", "width")
+
+    def __init__(self):
+        self.width = FIRST_BUCKET_SECONDS
+        self.completed: list[int] = []
+        self.failed: list[int] = []
+
+    def add(self, elapsed: float, completed: int, failed: int) -> None:
+        index = int(elapsed / self.width)
+        while index >= MAX_BUCKETS:  # the run outgrew the buckets: twice as wide, half as many
+            self.completed, self.failed = _pairs(self.completed), _pairs(self.failed)
+            self.width *= 2
+            index = int(elapsed / self.width)
+        missing = index + 1 - len(self.completed)
+        if missing > 0:
+            self.completed += [0] * missing
+            self.failed += [0] * missing
+        self.completed[index] += completed
+        self.failed[index] += failed
+
+    def to_json(self, elapsed: float) -> dict:
+        """The buckets up to the one holding ``elapsed`` (the last: the current one)."""
+        width, completed, failed = self.width, self.completed.copy(), self.failed.copy()
+        index = int(elapsed / width)
+        while index >= MAX_BUCKETS:
+            completed, failed = _pairs(completed), _pairs(failed)
+            width *= 2
+            index = int(elapsed / width)
+        missing = index + 1 - len(completed)
+        if missing > 0:
+            completed += [0] * missing
+            failed += [0] * missing
+        return {"bucket": width, "completed": completed, "failed": failed}
+
+
+def _pairs(counts: list[int]) -> list[int]:
+    """Each two neighbouring buckets as one."""
+    return [sum(counts[k : k + 2]) for k in range(0, len(counts), 2)]
 
 
 class _Section:
@@ -146,6 +199,10 @@ class ProgressModel(ProgressObserver):
         self._integral = 0.0  # I(t) as of self._integral_time
         self._integral_time = 0.0
         self._version = 0
+        self._activity = _Activity()
+        self._any_finished = False
+        # The engine's latest picture of what is running and the model's time it came at.
+        self._running: tuple[dict, float] | None = None
         #: {scope as reported: scope as shown} for the "run" section (a run's handle fills it:
         #: a registry's store reads and writes show as what happened to a value). Read once per
         #: distinct scope, when its row is made.
@@ -179,14 +236,16 @@ class ProgressModel(ProgressObserver):
                 self._start = now
             self._end = now
             self._state = state
+            self._running = None  # nothing is in flight once the run ended
             self._version += 1
 
     def resume(self) -> None:
         """The run goes on in a resumed run (the same model, the same widget): what completed
         stays, with the totals that it completed (the resumed run adds the totals of what it
-        runs again); failures and running calls are cleared (those that fail again come back);
-        the "stale" section starts over (a resumed run checks the stores again); the state is
-        ``pending`` until ``__enter__`` starts it again, with its own elapsed time."""
+        runs again); failures, running calls and activity are cleared (failures that happen
+        again come back); the "stale" section starts over (a resumed run checks the stores
+        again); the state is ``pending`` until ``__enter__`` starts it again, with its own
+        elapsed time."""
         with self._lock:
             for sec in self._sections.values():
                 if sec.key == "stale":
@@ -202,6 +261,10 @@ class ProgressModel(ProgressObserver):
             )
             self._running_calls = 0
             self._finished_calls = 0
+            # The resumed attempt has its own clock: its activity and calls in flight start over.
+            self._activity = _Activity()
+            self._any_finished = False
+            self._running = None
             self._state = "pending"
             self._start = self._end = None
             self._version += 1
@@ -231,8 +294,10 @@ class ProgressModel(ProgressObserver):
 
     def increment_completed(self, *, section: str, scope: tuple):
         with self._lock:
-            self._advance_integral(self._clock())
+            now = self._clock()
+            self._advance_integral(now)
             self._finish_calls(self._leaf(section, scope), 1)
+            self._count_activity(now, 1, 0)
             self._version += 1
 
     def record_batch(self, section: str, started: dict, completed: dict) -> None:
@@ -243,12 +308,27 @@ class ProgressModel(ProgressObserver):
         hands them over at once (uberjob 2's extension of the observer protocol).
         """
         with self._lock:
-            self._advance_integral(self._clock())
+            now = self._clock()
+            self._advance_integral(now)
             leaf = self._leaf
             for scope, count in started.items():
                 self._start_calls(leaf(section, scope), count)
+            finished = 0
             for scope, count in completed.items():
                 self._finish_calls(leaf(section, scope), count)
+                finished += count
+            if finished:
+                self._count_activity(now, finished, 0)
+            self._version += 1
+
+    def record_running(self, picture: dict) -> None:
+        """What is running now, as the engine's owner loop sees it (the ``record_running``
+        hook of ``progress/_observer.py``); the next snapshots show it as their ``running``
+        key, elapsed times moved on by this model's clock. Ignored once the run ended."""
+        with self._lock:
+            if self._state in _FINAL_STATES:
+                return
+            self._running = (picture, self._clock())
             self._version += 1
 
     def _start_calls(self, leaf: tuple[_Section, int], count: int) -> None:
@@ -287,7 +367,9 @@ class ProgressModel(ProgressObserver):
                 self._running_calls -= 1
             sec.failed[row] += 1
             self._finished_calls += 1
-            self._failures.add(sec, row, failure, self._elapsed(self._clock()))
+            now = self._clock()
+            self._failures.add(sec, row, failure, self._elapsed(now))
+            self._count_activity(now, 0, 1)
             self._version += 1
 
     # ----- views -----
@@ -305,7 +387,7 @@ class ProgressModel(ProgressObserver):
             groups = self._failures.groups
             live = self._state not in _FINAL_STATES
             listed = self._failures.listed(self._max_groups, live=live)
-            return {
+            snapshot = {
                 "schema": SCHEMA_VERSION,
                 "state": self._state,
                 "elapsed": round(elapsed, 3),
@@ -320,6 +402,11 @@ class ProgressModel(ProgressObserver):
                 },
                 **({"resumed": dict(self.resumed)} if self.resumed else {}),
             }
+            if self._running is not None:
+                snapshot["running"] = self._running_json(now)
+            if self._any_finished:
+                snapshot["activity"] = self._activity.to_json(elapsed)
+            return snapshot
 
     def instances(self, start: int = 0) -> list[dict]:
         """The kept failure instances with ``id >= start`` (ids are dense from 0).
@@ -338,6 +425,42 @@ class ProgressModel(ProgressObserver):
         return group.to_json()
 
     # ----- internals (callers hold the lock) -----
+
+    def _count_activity(self, now: float, completed: int, failed: int) -> None:
+        self._any_finished = True
+        self._activity.add(self._elapsed(now), completed, failed)
+
+    def _running_json(self, now: float) -> dict:
+        picture, recorded_at = self._running
+        later = max(now - recorded_at, 0.0)  # the calls have run this much longer since
+        calls = []
+        for call in picture["calls"]:
+            sec, row = self._leaf(call["section"], call["scope"])
+            median = call["median"]
+            calls.append(
+                {
+                    "id": call["id"],
+                    "function": call["function"],
+                    "section": sec.key,
+                    "node": row,
+                    "scope": sec.path(row),
+                    "elapsed": round(call["elapsed"] + later, 2),
+                    "straggler": call["straggler"],
+                    "median": None if median is None else round(median, 3),
+                    "stack": call["stack"],
+                }
+            )
+        nodes = []
+        for section, scope in picture["straggler_scopes"]:
+            sec, row = self._leaf(section, scope)
+            nodes.append([sec.key, row])
+        return {
+            "count": picture["count"],
+            "stragglers": picture["stragglers"],
+            "calls": calls,
+            "omitted": picture["count"] - len(calls),
+            "straggler_nodes": nodes,
+        }
 
     def _leaf(self, section: str, scope: tuple) -> tuple[_Section, int]:
         leaf = self._leaves.get((section, scope))

@@ -4,7 +4,7 @@ The engine's owner thread is the only caller of an observer's ``increment_*`` me
 run, but 1.0 documented the last three as thread-safe and custom observers may rely on calling
 them from elsewhere, so every built-in observer keeps them thread-safe.
 
-uberjob 2 adds three optional hooks; 1.0 observers need none of them:
+uberjob 2 adds four optional hooks; 1.0 observers need none of them:
 
 - ``tick()``: the owner thread calls it on every turn of its loop (at least every ~0.1 s) so that
   views redraw on their own throttle from one thread, instead of each running a timer thread.
@@ -13,6 +13,16 @@ uberjob 2 adds three optional hooks; 1.0 observers need none of them:
   it): the owner then hands over each turn's starts and completions counted per scope, instead
   of calling ``increment_running``/``increment_completed`` once per call. The dicts are only
   valid during the call. See ``ProgressModel.record_batch``.
+- ``record_running(picture)`` (not defined here either: an observer opts in by having it): the
+  owner thread then keeps track of the calls in flight and their durations
+  (``uberjob/_engine/running.py``) and, on its tick, hands over what is running whenever that
+  changed (not for the elapsed times alone). ``picture`` is a dict: ``count`` (calls in
+  flight), ``stragglers`` (how many of them are), ``calls`` (at most 20, longest running
+  first, each ``{"id", "function", "section", "scope", "elapsed", "straggler", "median",
+  "stack"}``: ``scope`` is the scope as reported to ``increment_*``, ``elapsed`` seconds as of
+  the call, ``stack`` a straggler's stack as ``docs/snapshot-schema.md`` describes it, else
+  None) and ``straggler_scopes`` (``[(section, scope)]`` with a straggler in flight). Only a
+  run's ``run`` section has this. See ``ProgressModel.record_running``.
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ class ModelView(ProgressObserver):
         self.increment_running = self.model.increment_running
         self.increment_completed = self.model.increment_completed
         self.record_batch = self.model.record_batch
+        self.record_running = self.model.record_running
         self._clock = clock
         self._drawn_version: int | None = None
         self._draw_failed = False
