@@ -29,6 +29,8 @@ CHROMIUM = "/usr/bin/chromium"
 
 RUN_CELL = """\
 import json, time
+import anywidget
+from IPython.display import display
 import uberjob
 from uberjob.progress import widget_progress
 
@@ -39,14 +41,20 @@ def wide(n=20_000):
     plan = uberjob.Plan()
     return plan, [plan.call(noop) for _ in range(n)]
 
+class Bare(anywidget.AnyWidget):  # the least a live widget in the output costs
+    _esm = "export default { render() {} };"
+
 plan, calls = wide()
 uberjob.run(plan, output=calls, progress=False)           # warm up
-times = {"off": [], "widget": []}
+display(Bare())
+times = {"off": [], "widget": [], "floor": []}
 for _ in range(REPEAT):
-    for mode, progress in (("off", False), ("widget", widget_progress)):
+    for mode, progress in (("off", False), ("widget", widget_progress), ("floor", False)):
         plan, calls = wide()
         start = time.perf_counter()
         uberjob.run(plan, output=calls, progress=progress)
+        if mode == "floor":
+            display(Bare())
         times[mode].append(time.perf_counter() - start)
 print("TIMES=" + json.dumps(times))
 """
@@ -62,7 +70,8 @@ def bench_run(repeat: int = 7) -> dict:
     text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
     times = json.loads(text.split("TIMES=", 1)[1].splitlines()[0])
     off, on = statistics.median(times["off"]), statistics.median(times["widget"])
-    return {"off_s": off, "widget_s": on, "ratio": on / off}
+    floor = statistics.median(times["floor"])
+    return {"off_s": off, "widget_s": on, "ratio": on / off, "floor_s": floor, "floor": floor / off}
 
 
 def update_snapshots(updates: int = 30) -> list[dict]:
@@ -169,6 +178,11 @@ def main() -> int:
             f"widget overhead, 20,000 no-op calls in a kernel: off {r['off_s'] * 1e3:.0f} ms, "
             f"widget {r['widget_s'] * 1e3:.0f} ms, ratio {r['ratio']:.3f} "
             f"(target <= {RATIO_TARGET}) {'OK' if good else 'MISSED'}"
+        )
+        print(
+            f"  floor in the same kernel: off + one bare anywidget displayed "
+            f"{r['floor_s'] * 1e3:.0f} ms, ratio {r['floor']:.3f}; "
+            f"ours over the floor {r['widget_s'] / r['floor_s']:.3f}"
         )
     if args.part in ("chromium", "all"):
         c = bench_chromium()

@@ -342,3 +342,36 @@ def test_a_widget_asked_for_before_the_first_draw_is_still_shown(shown, clock):
         widget._model_id,
         None,  # the static picture
     ]
+
+
+def test_the_static_picture_right_after_the_widget_skips_only_the_flush(monkeypatch):
+    """ipykernel flushes stdout and stderr before every display (a round trip to its IO thread
+    each); right after the widget's own display there is nothing left to flush."""
+    from types import SimpleNamespace
+
+    import IPython
+
+    from uberjob.progress._widget import _streams_flushed_already
+
+    class Publisher:
+        def __init__(self):
+            self.flushes = 0
+
+        def _flush_streams(self):
+            self.flushes += 1
+
+    publisher = Publisher()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: SimpleNamespace(display_pub=publisher))
+    with _streams_flushed_already():
+        publisher._flush_streams()
+    assert publisher.flushes == 0
+    assert "_flush_streams" not in publisher.__dict__  # the class's method again
+    publisher._flush_streams()
+    assert publisher.flushes == 1
+    with pytest.raises(RuntimeError), _streams_flushed_already():
+        raise RuntimeError("restored on the way out too")
+    publisher._flush_streams()
+    assert publisher.flushes == 2
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)  # outside IPython: nothing to do
+    with _streams_flushed_already():
+        pass
