@@ -60,3 +60,32 @@ def test_importing_uberjob_imports_no_widget_or_notebook_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_a_run_without_progress_counts_only_the_calls_planned(workers):
+    """Gathers made for a structured output are not calls the user planned: the handle's count
+    leaves them out with progress off too, as every view does (it said 9 / 6 here)."""
+    plan = uberjob.Plan()
+    calls = [plan.call(int, k) for k in range(6)]
+    uberjob.run(plan, output=[calls, (calls[0], calls[1])], max_workers=workers, progress=False)
+    handle = uberjob.last_run()
+    assert (handle.completed, handle.total) == (6, 6)
+
+    def fails_on_three(k):
+        if k == 3:
+            raise ValueError(k)
+        return k
+
+    plan = uberjob.Plan()
+    calls = [plan.call(fails_on_three, k) for k in range(6)]
+    with pytest.raises(uberjob.CallError):
+        uberjob.run(
+            plan,
+            output=[calls[:2], calls],
+            max_workers=workers,
+            max_errors=None,
+            progress=False,
+        )
+    handle = uberjob.last_run()
+    assert (handle.completed, handle.total, handle.failure_count) == (5, 6, 1)

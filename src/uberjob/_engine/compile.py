@@ -79,6 +79,7 @@ class CompiledPlan:
         "fns",
         "fuse",
         "in_order",
+        "internal_calls",
         "kwargs",
         "nodes",
         "output",
@@ -119,6 +120,7 @@ class CompiledPlan:
         self.values: list = []  # index -> value once computed (released when no longer used)
         self.scopes: list[tuple] = []  # index -> progress scope (*node.scope, function name)
         self.scope_totals: Counter = Counter()
+        self.internal_calls = 0  # calls of an InternalScope (gathers, unpacks): not in scope_totals
         self.output: int = NO_NODE  # index of the output node (NO_NODE: a constant or none)
         self.output_value = None  # the output's value when it is a constant
         #: Every predecessor has a lower index than its successors (the depth-first numbering;
@@ -438,8 +440,8 @@ def compile_plan(
         compiled.uses = [0 if s is None else 1 if type(s) is int else len(s) for s in succ]
     compiled.scope_totals = Counter(scopes)  # counted in C, not one += per node
     compiled.scope_totals.pop((), None)  # literals that wait for dependencies are not calls
-    for scope in internal.values():  # nor are gathers and unpacks
-        compiled.scope_totals.pop(scope, None)
+    # nor are gathers and unpacks (counted apart: what a run without progress subtracts)
+    compiled.internal_calls = sum(compiled.scope_totals.pop(s, 0) for s in internal.values())
     compiled.fuse = [NO_NODE] * len(order)
     if output is not None:
         if type(output) is Literal and not deps_of(output):

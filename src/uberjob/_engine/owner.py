@@ -174,6 +174,21 @@ def _freeze_existing_objects() -> bool:
     return True
 
 
+def _internal_done(compiled, done: bytearray, completed: int) -> int:
+    """How many of the ``completed`` calls were internal (gathers, unpacks), for a run that
+    counted nothing on the way (no progress): all of them if every call completed, else counted
+    from the done flags (a run that did not finish: off the fast path)."""
+    if completed >= sum(compiled.scope_totals.values()) + compiled.internal_calls:
+        return compiled.internal_calls
+    if not compiled.internal_calls:
+        return 0
+    return sum(
+        1
+        for flag, scope in zip(done, compiled.scopes, strict=True)
+        if flag and type(scope) is InternalScope
+    )
+
+
 def run_owner_loop(
     compiled, dispatcher: Dispatcher, *, observer, max_errors, handle, section="run"
 ):
@@ -515,9 +530,11 @@ def run_owner_loop(
     finally:
         if frozen:
             gc.unfreeze()
-        handle.completed = completed - counter.internal_done
         if batched:
             counter.flush(run_scope, run_count)
+        handle.completed = completed - (
+            counter.internal_done if counting else _internal_done(compiled, done, completed)
+        )
     if keep_frontier is not None and (control.stop_requested or first_error is not None):
         # (before close: Dask's releases what it holds)
         keep_frontier(compiled, done, dispatcher)
