@@ -139,8 +139,10 @@ def layout(*args, **kwargs):
     return args, kwargs
 
 
-@pytest.mark.parametrize("executor", [None, "threads"])
-def test_every_argument_layout_reaches_the_call(executor):
+@pytest.mark.parametrize(
+    ("executor", "workers"), [(None, None), (None, 1), ("threads", None)]
+)  # (one worker runs the calls in index order: threads.py's other loop)
+def test_every_argument_layout_reaches_the_call(executor, workers):
     """Arguments are compiled three ways: no node at all, nodes only (no template), and a
     template with slots for nodes among plain values, constant literals and keywords."""
     plan = uberjob.Plan()
@@ -169,7 +171,9 @@ def test_every_argument_layout_reaches_the_call(executor):
     }
     pool = concurrent.futures.ThreadPoolExecutor(2) if executor else None
     try:
-        results = uberjob.run(plan, output=outputs, executor=pool, progress=False)
+        results = uberjob.run(
+            plan, output=outputs, executor=pool, max_workers=workers, progress=False
+        )
     finally:
         if pool is not None:
             pool.shutdown()

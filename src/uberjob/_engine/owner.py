@@ -421,9 +421,7 @@ def run_owner_loop(
                                 run_count += 1
                             else:
                                 run_scope, run_count = counter.new_run(i, run_scope, run_count)
-                    if in_order:  # the worker drops values and runs what follows itself
-                        pass
-                    else:
+                    if not in_order:  # (else the worker drops values and goes on itself)
                         # release_and_advance(i, ready), inlined: once per call, the hottest code
                         for j in refs[i]:
                             left = uses[j] - 1

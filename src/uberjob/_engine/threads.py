@@ -288,6 +288,7 @@ class ThreadDispatcher:
         control, retry, failures = self.control, self.retry, self._failures
         running, report = self.running_slots, self.events.put
         value_of = values.__getitem__
+        arguments = compiled.arguments  # (compile.py: the one filler of argument templates)
         room_for_failure = self._failure_room.acquire
         max_errors, errors = self.max_errors, 0
         dead = None  # a bytearray once a call failed: the nodes below failures
@@ -309,19 +310,10 @@ class ThreadDispatcher:
                     kwargs = kwargs_list[i]
                     if not refs:
                         args = positional[i]
-                    else:
-                        slots = slots_list[i]
-                        if slots is None:  # the arguments are exactly the refs' values
-                            args = list(map(value_of, refs))
-                        else:
-                            args = list(positional[i])
-                            if kwargs is not None:
-                                kwargs = dict(kwargs)
-                            for key, j in zip(slots, refs, strict=True):
-                                if type(key) is int:
-                                    args[key] = values[j]
-                                else:
-                                    kwargs[key] = values[j]
+                    elif slots_list[i] is None:  # the arguments are exactly the refs' values
+                        args = list(map(value_of, refs))
+                    else:  # a template to fill in (rare)
+                        args, kwargs = arguments(i)
                     try:
                         if retry is not None:  # (inside the try: applying it may raise)
                             fn = retry(fn)
@@ -378,6 +370,7 @@ class ThreadDispatcher:
         # Locals, not globals, in the loop below (it runs once per call).
         no_node, claim_max, release_max = NO_NODE, CLAIM_MAX_PREDECESSORS, RELEASE_MAX_READERS
         value_of = values.__getitem__
+        arguments = compiled.arguments  # (compile.py: the one filler of argument templates)
         take = self._tokens.get
         give = self._tokens.put
         report = self.events.put
@@ -406,19 +399,10 @@ class ThreadDispatcher:
                 refs = refs_list[i]
                 if not refs:
                     args = positional[i]
-                else:
-                    slots = slots_list[i]
-                    if slots is None:  # the arguments are exactly the refs' values
-                        args = list(map(value_of, refs))
-                    else:
-                        args = list(positional[i])
-                        if kwargs is not None:
-                            kwargs = dict(kwargs)
-                        for key, j in zip(slots, refs, strict=True):
-                            if type(key) is int:
-                                args[key] = values[j]
-                            else:
-                                kwargs[key] = values[j]
+                elif slots_list[i] is None:  # the arguments are exactly the refs' values
+                    args = list(map(value_of, refs))
+                else:  # a template to fill in (rare)
+                    args, kwargs = arguments(i)
                 if previous != no_node and previous != output:
                     values[previous] = None  # a fused predecessor's only reader has its value
                 try:
