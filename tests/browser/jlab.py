@@ -122,20 +122,26 @@ def start_lab(root: Path, timeout: float = 60.0) -> Lab:
             cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=_die_with_parent,
         )  # fmt: skip
-    lab = Lab(proc, f"http://127.0.0.1:{port}", root, home, log)
+    return wait_until_serving(
+        Lab(proc, f"http://127.0.0.1:{port}", root, home, log), timeout, "jupyter lab"
+    )
+
+
+def wait_until_serving(lab: Lab, timeout: float, what: str) -> Lab:
+    """Return ``lab`` once its server answers; stop it and raise, with its log's end, if its
+    process exits or ``timeout`` seconds pass first."""
     deadline = time.monotonic() + timeout
     while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"uberjob: jupyter lab exited:\n{log.read_text()[-3000:]}")
+        if lab.proc.poll() is not None:
+            raise RuntimeError(f"uberjob: {what} exited:\n{lab.log.read_text()[-3000:]}")
         try:
             lab.api("status")
             return lab
         except OSError:
             if time.monotonic() > deadline:
                 stop_lab(lab)
-                raise TimeoutError(
-                    f"uberjob: jupyter lab not ready:\n{log.read_text()[-3000:]}"
-                ) from None
+                tail = lab.log.read_text()[-3000:]
+                raise TimeoutError(f"uberjob: {what} not ready:\n{tail}") from None
             time.sleep(0.1)  # polling the server's start, not waiting on the page
 
 

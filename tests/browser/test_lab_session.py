@@ -15,11 +15,10 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
-from jlab import ARTIFACTS, TOKEN, Lab, _die_with_parent, _free_port, stop_lab
+from jlab import ARTIFACTS, TOKEN, Lab, _die_with_parent, _free_port, stop_lab, wait_until_serving
 from nbdriver import KERNEL_READY_JS, kernel_status, run_all
 from playwright.sync_api import expect
 
@@ -72,19 +71,7 @@ def _start_lab_sh(home: Path, timeout: float = 120.0) -> Lab:
             start_new_session=True, preexec_fn=_die_with_parent,
         )  # fmt: skip
     lab = Lab(proc, f"http://127.0.0.1:{port}", ROOT, home, log)
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"uberjob: lab.sh exited:\n{log.read_text()[-3000:]}")
-        try:
-            lab.api("status")
-            return lab
-        except OSError:
-            if time.monotonic() > deadline:
-                stop_lab(lab)
-                tail = log.read_text()[-3000:]
-                raise TimeoutError(f"uberjob: lab.sh not ready:\n{tail}") from None
-            time.sleep(0.1)  # polling the server's start, not waiting on the page
+    return wait_until_serving(lab, timeout, "lab.sh")
 
 
 def _untracked(folder: Path) -> set[str]:
