@@ -422,19 +422,28 @@ def plan_with_a_straggler(release: threading.Event):
     return plan, plan.call(wait_in_user_code, "held", plan.gather(quick))
 
 
-@pytest.mark.parametrize("workers", [1, 2])  # one worker runs the calls in order itself
-def test_a_stragglers_stack_on_threads_shows_the_user_function_and_line(monkeypatch, workers):
-    monkeypatch.setattr(running_module, "MIN_STRAGGLER_SECONDS", 0.0)
+def running_once_a_straggler_shows(start) -> dict:
+    """Run ``plan_with_a_straggler`` with ``start(plan, output, watcher)`` (which returns the
+    run's handle) until the watcher sees the straggler's stack, let it go, check the value;
+    returns the ``running`` picture the watcher saw."""
     release = threading.Event()
     plan, last = plan_with_a_straggler(release)
     watcher = Watcher(straggler_with_stack)
-    handle = run_in_background(plan, last, watcher, max_workers=workers)
+    handle = start(plan, last, watcher)
     try:
         assert watcher.seen.wait(WAIT)
     finally:
         release.set()
     assert handle.result() == list(range(5))
-    running = watcher.snapshot["running"]
+    return watcher.snapshot["running"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])  # one worker runs the calls in order itself
+def test_a_stragglers_stack_on_threads_shows_the_user_function_and_line(monkeypatch, workers):
+    monkeypatch.setattr(running_module, "MIN_STRAGGLER_SECONDS", 0.0)
+    running = running_once_a_straggler_shows(
+        lambda plan, last, watcher: run_in_background(plan, last, watcher, max_workers=workers)
+    )
     call = next(c for c in running["calls"] if c["straggler"])
     check_user_frame(call)
     assert running["straggler_nodes"] == [["run", call["node"]]]
@@ -458,16 +467,9 @@ def dask_client():
 def test_dask_calls_in_flight_and_a_stragglers_stack(monkeypatch, dask_client):
     monkeypatch.setattr(running_module, "MIN_STRAGGLER_SECONDS", 0.0)
     monkeypatch.setattr(running_module, "SAMPLE_SECONDS", 0.05)
-    release = threading.Event()
-    plan, last = plan_with_a_straggler(release)
-    watcher = Watcher(straggler_with_stack)
-    handle = run_in_background(plan, last, watcher, executor=dask_client)
-    try:
-        assert watcher.seen.wait(WAIT)
-    finally:
-        release.set()
-    assert handle.result() == list(range(5))
-    running = watcher.snapshot["running"]
+    running = running_once_a_straggler_shows(
+        lambda plan, last, watcher: run_in_background(plan, last, watcher, executor=dask_client)
+    )
     assert running["count"] == 1
     call = running["calls"][0]
     assert call["function"] == f"{__name__}.wait_in_user_code"
@@ -498,19 +500,13 @@ def test_stragglers_with_an_observer_of_single_events_beside_the_view(monkeypatc
     # A 1.0 observer in the list: the owner counts call by call (no batches), and the view's
     # medians still come from every completed call.
     monkeypatch.setattr(running_module, "MIN_STRAGGLER_SECONDS", 0.0)
-    release = threading.Event()
-    plan, last = plan_with_a_straggler(release)
-    watcher = Watcher(straggler_with_stack)
     observer, progress = recorder
-    handle = uberjob.run(
-        plan, output=last, progress=[Progress(lambda: watcher), progress], background=True
+    running = running_once_a_straggler_shows(
+        lambda plan, last, watcher: uberjob.run(
+            plan, output=last, progress=[Progress(lambda: watcher), progress], background=True
+        )
     )
-    try:
-        assert watcher.seen.wait(WAIT)
-    finally:
-        release.set()
-    assert handle.result() == list(range(5))
-    call = next(c for c in watcher.snapshot["running"]["calls"] if c["straggler"])
+    call = next(c for c in running["calls"] if c["straggler"])
     assert call["median"] is not None
     check_user_frame(call)
     assert observer.count("completed") == 6
