@@ -28,9 +28,9 @@ scheduler does, and beyond it.
    this *is* the sequential order, and a run holds what a sequential evaluation holds.
 2. *No wait for the owner between a call and its reader.* With one worker (``in_order``) the
    worker runs every node in index order itself and this thread only counts; with several, a
-   worker that finishes a call makes the next index ready itself when it reads this call's
-   value and nothing else holds it back (a claim, threads.py), and drops values whose readers
-   have all finished, so the order above does not depend on how quickly this thread turns.
+   worker that finishes a call makes its successors ready itself when it can (a claim,
+   threads.py) and drops values whose readers have all finished, so the order above does not
+   depend on how quickly this thread turns.
 3. *The window.* A ready call is handed over only while its index is below
    ``frontier + WINDOW_PER_WORKER * width`` (``width``: the calls the dispatcher runs at once);
    others wait in ``held``. Without it, idle workers would start new branches far ahead of a

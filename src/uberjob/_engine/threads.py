@@ -12,19 +12,21 @@ Starts are not events: each worker writes the index it is running into its own s
 ``running_slots``, which the owner reads at the end of each turn (see owner.py). A ``START`` event
 per call was half of all events, and each one could wake the owner for nothing.
 
-Depth first without waiting for the owner. With one worker (and the default numbering) the
-worker simply runs every node in index order, which is the sequential order (compile.py): no
-heap, no claims, and the owner only counts (``_work_in_order``). With several, a worker that
-finishes a call marks it in ``finished`` and looks at the call that follows it in the sequential
-order, the next index: if that call reads this one's value and all its predecessors are
-finished, it is ready, and the worker *claims* it (``claims.setdefault(s, k)`` is atomic, so of
-two workers that finish its last two predecessors at once only one claims it), reports its own
-``DONE`` and runs it itself unless a lower index waits in the heap. The owner, when the call's
-count reaches 0, sees the claim and does not hand it over again (owner.py). Likewise a worker
-that finishes the highest-numbered reader of a value drops the value if every reader is
-finished. Both only speed up what the owner does anyway, for the one call the sequential order
-runs next, so they cost a few checks per call; successors further ahead wait for the owner,
-and the owner's window bounds how far ahead anything runs (tests/test_memory_order.py).
+Depth first without waiting for the owner. With one worker (and the default numbering) the worker
+simply runs every node in index order, which is the sequential order (compile.py): no heap, no
+claims, and the owner only counts (``_work_in_order``). With several, a worker that finishes a call
+marks it in ``finished`` and looks at its successors. A successor all of whose predecessors are
+finished is ready: the worker *claims* it (``claims.setdefault(s, k)`` is atomic, so of two workers
+that finish its last two predecessors at once only one claims it), reports its own ``DONE`` and
+then pushes the claimed call onto the heap, where it is the lowest index most of the time, so this
+worker or the next idle one runs it before any new branch. The owner, when the successor's count
+reaches 0, sees the claim and does not hand the call over again (owner.py). Likewise a worker that
+finishes the last reader of a value drops the value itself. Both only speed up what the owner would
+do anyway, so they are skipped where checking would cost more than it saves (a successor with many
+predecessors, a value with many readers); they keep the order depth first whatever the owner's lag
+(tests/test_memory_order.py). Claiming only the next index instead was tried and measured: calls
+then wait for the owner's turn, and the fan-out of 1 MiB values held 47 MiB instead of 10 and ran
+12 times slower (benchmarks/README.md).
 
 Stacks: ``sample_stacks`` takes the current frame of the worker running a straggler (the owner
 asks every couple of seconds, running.py), without the frames of the worker loop.
@@ -444,35 +446,49 @@ class ThreadDispatcher:
                     report(i << SHIFT | DONE_NEXT)
                     previous, i = i, following
                     continue
-                # Claim the call that follows this one in the sequential order (the next index)
-                # when it reads this call's value and is ready now (see the module docstring).
+                # Claim the successors that this call made ready (see the module docstring).
                 successors = succ[i]
-                following = i + 1
-                if (
-                    successors is None
-                    or control.halt
-                    or (
-                        successors != following
-                        if type(successors) is int
-                        else successors[0] != following  # (sorted: the lowest successor)
-                    )
-                ):
+                if successors is None or control.halt:
                     report(i << SHIFT | DONE)
                     break
-                sources = preds_list[following]
-                run_next = no_node
-                if len(sources) <= claim_max and (no_literals or fns[following] is not None):
-                    for p in sources:
-                        if not finished[p]:
-                            break
-                    else:
-                        if claim(following, k) == k:
-                            resolved[following] = 1  # the window moves on without the owner
-                            run_next = following
-                report(i << SHIFT | DONE)  # first: the owner counts a claimed call from it
-                if run_next == no_node:
-                    break
-                # Run the claimed call right here unless a lower one waits in the heap.
+                if type(successors) is int:  # one successor (the common case): no list
+                    run_next = no_node
+                    sources = preds_list[successors]
+                    if len(sources) <= claim_max and (no_literals or fns[successors] is not None):
+                        for p in sources:
+                            if not finished[p]:
+                                break
+                        else:
+                            if claim(successors, k) == k:
+                                resolved[successors] = 1  # the window moves on without the owner
+                                run_next = successors
+                    report(i << SHIFT | DONE)  # first: the owner counts a claimed call from it
+                    if run_next == no_node:
+                        break
+                    claimed = None
+                else:
+                    claimed = None
+                    for s in successors:
+                        sources = preds_list[s]
+                        if len(sources) > claim_max or (not no_literals and fns[s] is None):
+                            continue
+                        for p in sources:
+                            if not finished[p]:
+                                break
+                        else:
+                            if claim(s, k) == k:
+                                resolved[s] = 1
+                                if claimed is None:
+                                    claimed = [s]
+                                elif s not in claimed:  # (an edge per argument it reads)
+                                    claimed.append(s)
+                    report(i << SHIFT | DONE)
+                    if claimed is None:
+                        break
+                    claimed.sort()
+                    run_next = claimed.pop(0)
+                # Run the lowest claimed call right here unless a lower one waits in the heap;
+                # push the others for whichever worker is idle.
                 try:
                     lowest_waiting = heap[0]
                 except IndexError:
@@ -480,6 +496,12 @@ class ThreadDispatcher:
                 if lowest_waiting < run_next:
                     heappush(heap, run_next)
                     give(None)
+                    run_next = no_node
+                if claimed:
+                    for s in claimed:
+                        heappush(heap, s)
+                        give(None)
+                if run_next == no_node:
                     break
                 if control.halt:
                     report(run_next << SHIFT | DISCARD)
