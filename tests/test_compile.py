@@ -240,3 +240,21 @@ def test_uses_count_the_argument_edges_that_read_each_value(dependencies):
             assert compiled.waiting[i] == waits_for
     for scheduler in ("default", "random"):
         assert uberjob.run(plan, output=nodes, scheduler=scheduler, progress=False) == expected
+
+
+def test_calls_counts_the_nodes_with_a_function():
+    """Literals that wait for dependencies and known values (a resumed run) are nodes without a
+    function; the thread dispatcher sizes its pool and picks its claims from this count."""
+    plan = uberjob.Plan()
+    a = plan.call(add, 1)
+    waiting_literal = plan.lit(5)
+    plan.add_dependency(a, waiting_literal)
+    b = plan.call(add, a, waiting_literal)
+    c = plan.call(add, b, plan.lit(7))  # a constant literal: no node
+    compiled = compiled_for(plan, c)
+    assert compiled.calls == 3 == sum(fn is not None for fn in compiled.fns)
+    assert len(compiled) == 4
+
+    resumed = compile_plan(plan_structure(plan), [c], c, known={a: 1})
+    assert resumed.calls == 2 == sum(fn is not None for fn in resumed.fns)
+    assert uberjob.run(plan, output=c, progress=False) == 13

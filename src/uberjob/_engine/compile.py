@@ -78,6 +78,7 @@ class CompiledPlan:
     __slots__ = (
         "fns",
         "fuse",
+        "calls",
         "in_order",
         "internal_calls",
         "kwargs",
@@ -120,6 +121,7 @@ class CompiledPlan:
         self.values: list = []  # index -> value once computed (released when no longer used)
         self.scopes: list[tuple] = []  # index -> progress scope (*node.scope, function name)
         self.scope_totals: Counter = Counter()
+        self.calls = 0  # nodes with a function (the rest: literals with dependencies, known values)
         self.internal_calls = 0  # calls of an InternalScope (gathers, unpacks): not in scope_totals
         self.output: int = NO_NODE  # index of the output node (NO_NODE: a constant or none)
         self.output_value = None  # the output's value when it is a constant
@@ -439,7 +441,8 @@ def compile_plan(
         # counted in one pass in index order instead of one increment at random per edge.
         compiled.uses = [0 if s is None else 1 if type(s) is int else len(s) for s in succ]
     compiled.scope_totals = Counter(scopes)  # counted in C, not one += per node
-    compiled.scope_totals.pop((), None)  # literals that wait for dependencies are not calls
+    # Literals that wait for dependencies and known values (scope ()) are not calls.
+    compiled.calls = len(order) - compiled.scope_totals.pop((), 0)
     # nor are gathers and unpacks (counted apart: what a run without progress subtracts)
     compiled.internal_calls = sum(compiled.scope_totals.pop(s, 0) for s in internal.values())
     compiled.fuse = [NO_NODE] * len(order)

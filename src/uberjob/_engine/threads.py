@@ -98,7 +98,10 @@ class ThreadDispatcher:
         self._window = len(compiled)
         self._frontier = [0]  # a hint where the lowest unresolved index is (only grows)
         self._finished = bytearray(len(compiled))
-        calls = sum(fn is not None for fn in compiled.fns)
+        calls = compiled.calls
+        # No literal waits for dependencies: every node is a call (each worker reads this once;
+        # scanning the plan's functions per worker cost ~0.4 us per call with 8 workers).
+        self._no_literals = calls == len(compiled)
         self._threads = [
             threading.Thread(target=self._work, args=(k,), name=f"uberjob-worker-{k}", daemon=True)
             for k in range(max(1, min(max_workers, calls)))
@@ -368,7 +371,7 @@ class ThreadDispatcher:
         finished = self._finished
         claim = self.claims.setdefault
         held, resolved = self._held, self._resolved
-        no_literals = None not in fns  # no literal waits for dependencies: every node a call
+        no_literals = self._no_literals
         # Locals, not globals, in the loop below (it runs once per call).
         no_node, claim_max, release_max = NO_NODE, CLAIM_MAX_PREDECESSORS, RELEASE_MAX_READERS
         value_of = values.__getitem__
