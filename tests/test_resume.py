@@ -227,6 +227,25 @@ def test_resuming_a_done_run_returns_its_value_and_runs_nothing():
     assert calls == [1]
 
 
+@pytest.mark.parametrize("background", [False, True])
+def test_a_done_run_does_not_keep_its_plan_alive(background):
+    """last_run() holds a done run's handle until the next run: it keeps the value, not the
+    plan (a plan can be millions of nodes the user has let go of)."""
+    plan = uberjob.Plan()
+    x = plan.call(int, 7)
+    plan_ref = weakref.ref(plan)
+    outcome = uberjob.run(plan, output=x, progress=False, background=background)
+    assert (outcome.result() if background else outcome) == 7
+    if background:  # the result is set just before the run's thread ends: let it end
+        outcome._thread.join()
+    del plan, x, outcome
+    gc.collect()
+    assert plan_ref() is None
+    assert last_run().resume(background=False) == 7
+    with pytest.raises(ValueError, match="max_workers must be at least 1"):
+        last_run().resume(max_workers=0)
+
+
 def test_resume_checks_its_options_before_anything_runs(main):
     module = main(FIRST)
     plan, output = _layered_plan(module.work)

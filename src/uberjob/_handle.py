@@ -179,6 +179,8 @@ class RunHandle:
         self.ended_at = time.monotonic()
         self.state = final_state(None if exception is None else type(exception))
         if exception is None:
+            if self._spec is not None:  # nothing to resume: let the plan go (see RunSpec)
+                self._spec = self._spec.options_only()
             self._future.set_result(result)
         else:
             self._future.set_exception(exception)

@@ -64,6 +64,11 @@ class RunSpec:
         spec.physical = self.physical
         return spec
 
+    def options_only(self) -> RunSpec:
+        """What a done run keeps: its options (resume() checks them and returns the value),
+        not the plan, the output or the registry, which last_run() would otherwise pin."""
+        return RunSpec(None, None, None, None, None, self.options)
+
     def nodes(self):
         """The nodes whose functions a refresh replaces: the plan's and the physical plan's."""
         plan = self.plan
