@@ -76,9 +76,9 @@ class CompiledPlan:
     """The run-time form of a (pruned) plan. Index ``i`` is a node; see the module docstring."""
 
     __slots__ = (
+        "calls",
         "fns",
         "fuse",
-        "calls",
         "in_order",
         "internal_calls",
         "kwargs",

@@ -1,13 +1,13 @@
 """The owner loop's progress counting: each call's start and end, told to the observer once.
 
-Observers that take batches (``ProgressModel.record_batch``) get a turn's starts and completions
-counted per scope, at the end of the turn, instead of one call per event. Most calls are seen
-once, at their end, as started *and* completed, and they mostly come in runs of one scope (a
-layer of calls planned in one loop). So the owner loop keeps the current run in two locals, its
-hot path being ``scopes[i] is run_scope`` (identity: no hashing) and ``run_count += 1``, and
-hands the run over here when the scope changes (:meth:`ProgressCounter.new_run`) and at the end
-of each turn (:meth:`ProgressCounter.flush`). Starts and ends seen apart (a ``START`` event, a
-worker's running slot) are counted here at once.
+Most calls are seen once, at their end, as started *and* completed. The owner loop only appends
+their index to a list (its hot path: one C-level append per call) and hands the list over at the
+end of each turn and before a failure (:meth:`ProgressCounter.flush`), which counts it per scope
+with ``collections.Counter`` in C. Observers that take batches (``ProgressModel.record_batch``)
+then get the turn's starts and completions per scope in one call; others get one call per event,
+in order. Starts and ends seen apart (a ``START`` event, a worker's running slot) are counted
+here at once. (Counting runs of one scope in the loop instead cost a method call per call when
+neighbouring calls have different scopes, as in a plan built in a loop over scopes.)
 
 Calls of an :class:`~uberjob._engine.compile.InternalScope` (gathers, unpacks) are never
 counted: they are not calls the user planned.
@@ -20,12 +20,11 @@ batch) or one by one (for an observer of single events).
 
 from __future__ import annotations
 
+from collections import Counter
+
 from uberjob._engine.compile import NO_NODE, InternalScope
 
-__all__ = ["NO_RUN", "ProgressCounter"]
-
-#: The scope of no run: never a call's scope, so a per-event observer's calls never match it.
-NO_RUN = object()
+__all__ = ["ProgressCounter"]
 
 
 class ProgressCounter:
@@ -39,7 +38,6 @@ class ProgressCounter:
         "_scopes",
         "_section",
         "_started",
-        "batched",
         "counted_start",
         "internal_done",
         "running",
@@ -51,7 +49,6 @@ class ProgressCounter:
         self._increment_running = observer.increment_running
         self._increment_completed = observer.increment_completed
         self._record_batch = getattr(observer, "record_batch", None)
-        self.batched = self._record_batch is not None
         self._started: dict[tuple, int] = {}
         self._finished: dict[tuple, int] = {}
         #: counted_start[i]: call i's start is counted (it is never counted twice).
@@ -90,26 +87,6 @@ class ProgressCounter:
         else:
             self._finished[scope] = self._finished.get(scope, 0) + 1
 
-    def new_run(self, i: int, run_scope, run_count: int) -> tuple[object, int]:
-        """Count call ``i``, started and completed, whose scope is not the current run's.
-
-        Folds the current run into the batch and returns the new run: ``(scope of i, 1)``, or
-        the current run unchanged for an internal call, or ``(NO_RUN, 0)`` for a per-event
-        observer (told at once).
-        """
-        scope = self._scopes[i]
-        if type(scope) is InternalScope:
-            self.internal_done += 1
-            return run_scope, run_count
-        if self._record_batch is None:
-            self._increment_running(section=self._section, scope=scope)
-            self._increment_completed(section=self._section, scope=scope)
-            if self.running is not None:
-                self.running.count_one(scope)
-            return NO_RUN, 0
-        self._fold(run_scope, run_count)
-        return scope, 1
-
     def count_running_slots(self, running_slots: list[int]) -> None:
         """Count the starts of calls that workers are running and nobody reported yet."""
         counted_start = self.counted_start
@@ -117,18 +94,39 @@ class ProgressCounter:
             if i != NO_NODE and not counted_start[i]:
                 self.start(i)
 
-    def flush(self, run_scope, run_count: int) -> int:
-        """Hand the turn's counts to a batch observer; returns the run's count now (0)."""
-        self._fold(run_scope, run_count)
+    def flush(self, seen_once: list[int]) -> None:
+        """Count the calls in ``seen_once`` (each seen at its end only: started and completed)
+        and empty it, then hand the turn's counts to a batch observer."""
+        if seen_once:
+            if self._record_batch is None:
+                for i in seen_once:
+                    self._count_one(i)
+            else:
+                self._count_batch(Counter(map(self._scopes.__getitem__, seen_once)))
+            seen_once.clear()
         if self._started or self._finished:
             if self.running is not None and self._finished:
                 self.running.count(self._finished)
             self._record_batch(self._section, self._started, self._finished)
             self._started.clear()
             self._finished.clear()
-        return 0
 
-    def _fold(self, run_scope, run_count: int) -> None:
-        if run_count:
-            self._started[run_scope] = self._started.get(run_scope, 0) + run_count
-            self._finished[run_scope] = self._finished.get(run_scope, 0) + run_count
+    def _count_one(self, i: int) -> None:
+        """A per-event observer: call ``i`` started and completed."""
+        scope = self._scopes[i]
+        if type(scope) is InternalScope:
+            self.internal_done += 1
+            return
+        self._increment_running(section=self._section, scope=scope)
+        self._increment_completed(section=self._section, scope=scope)
+        if self.running is not None:
+            self.running.count_one(scope)
+
+    def _count_batch(self, counts: Counter) -> None:
+        started, finished = self._started, self._finished
+        for scope, count in counts.items():
+            if type(scope) is InternalScope:
+                self.internal_done += count
+                continue
+            started[scope] = started.get(scope, 0) + count
+            finished[scope] = finished.get(scope, 0) + count

@@ -78,7 +78,7 @@ from queue import Empty, SimpleQueue
 from typing import Protocol
 
 from uberjob._engine.compile import NO_NODE, InternalScope
-from uberjob._engine.counting import NO_RUN, ProgressCounter
+from uberjob._engine.counting import ProgressCounter
 from uberjob._engine.running import RunningTracker
 from uberjob._errors import RunStopped, chained_call_error
 
@@ -217,12 +217,13 @@ def run_owner_loop(
     tick = getattr(observer, "tick", None) or (lambda: None)
     counter = ProgressCounter(observer, scopes, section)  # (counting.py)
     counted_start = counter.counted_start
-    run_scope, run_count = NO_RUN, 0  # the current run of calls of one scope (counting.py)
+    # Calls seen once, at their end (the common case): counted per scope at the end of the turn.
+    seen_once: list[int] = []
+    count_seen_once = seen_once.append
     # Starts that no event reports are seen when the loop turns; it turns at least once per
     # redraw interval then, so a long call shows as running (and is credited its time) in time.
     running_slots = getattr(dispatcher, "running_slots", None)
     counting = not getattr(observer, "observes_nothing", False)  # null_progress: nothing to count
-    batched = counting and counter.batched
     if not counting:
         running_slots = None
     # What is running, for an observer that wants to see it (running.py): its calls in flight
@@ -417,10 +418,7 @@ def run_owner_loop(
                             counter.finish(i)
                         else:
                             counted_start[i] = 1  # a stale running slot may still show it
-                            if scopes[i] is run_scope:
-                                run_count += 1
-                            else:
-                                run_scope, run_count = counter.new_run(i, run_scope, run_count)
+                            count_seen_once(i)
                     if not in_order:  # (else the worker drops values and goes on itself)
                         # release_and_advance(i, ready), inlined: once per call, the hottest code
                         for j in refs[i]:
@@ -481,8 +479,8 @@ def run_owner_loop(
                         scope = tuple(scope)  # failed unpack is the user's to see
                     # The arguments it failed on, should the handle keep them (Failure.rerun).
                     handle._record_failure(section, scope, error, partial(failed_arguments, i))
-                    if batched:  # the failed call's start must be counted before its failure
-                        run_count = counter.flush(run_scope, run_count)
+                    if counting:  # what completed before it is counted before its failure
+                        counter.flush(seen_once)
                     observer.increment_failed(section=section, scope=scope, exception=error)
                     if max_errors is not None and errors > max_errors:
                         control.halt = True
@@ -506,11 +504,11 @@ def run_owner_loop(
             elif held:
                 drop_held()
             dispatcher.pump()
-            handle.completed = completed - counter.internal_done
             if running_slots is not None:
                 counter.count_running_slots(running_slots)
-            if batched:
-                run_count = counter.flush(run_scope, run_count)
+            if counting:
+                counter.flush(seen_once)
+            handle.completed = completed - counter.internal_done
             now = time.monotonic()
             if running is not None:
                 running.now = now  # the time of the starts and ends seen next turn
@@ -528,8 +526,8 @@ def run_owner_loop(
     finally:
         if frozen:
             gc.unfreeze()
-        if batched:
-            counter.flush(run_scope, run_count)
+        if counting:
+            counter.flush(seen_once)
         handle.completed = completed - (
             counter.internal_done if counting else _internal_done(compiled, done, completed)
         )
