@@ -1,13 +1,16 @@
 """The owner loop's progress counting: each call's start and end, told to the observer once.
 
-Most calls are seen once, at their end, as started *and* completed. The owner loop only appends
-their index to a list (its hot path: one C-level append per call) and hands the list over at the
-end of each turn and before a failure (:meth:`ProgressCounter.flush`), which counts it per scope
-with ``collections.Counter`` in C. Observers that take batches (``ProgressModel.record_batch``)
-then get the turn's starts and completions per scope in one call; others get one call per event,
-in order. Starts and ends seen apart (a ``START`` event, a worker's running slot) are counted
-here at once. (Counting runs of one scope in the loop instead cost a method call per call when
-neighbouring calls have different scopes, as in a plan built in a loop over scopes.)
+Most calls are seen once, at their end, as started *and* completed. The owner loop's hot path
+counts those of the current *run scope* in a local (``scopes[i] is run_scope``: identity, no
+hashing; ``run_count += 1``) and appends the others' indices to a list; at the end of each turn
+and before a failure it hands both over (:meth:`ProgressCounter.flush`), which counts the list
+per scope with ``collections.Counter`` (in C) and makes the scope of the list's last call the
+next run scope. A layer of calls of one scope costs the local increment; calls whose neighbours
+have other scopes (a plan built in a loop over scopes) an append each, with no method call per
+call. Observers that take batches (``ProgressModel.record_batch``) then get the turn's starts and
+completions per scope in one call; others have no run scope and get one call per event, in
+order. Starts and ends seen apart (a ``START`` event, a worker's running slot) are counted here
+at once.
 
 Calls of an :class:`~uberjob._engine.compile.InternalScope` (gathers, unpacks) are never
 counted: they are not calls the user planned.
@@ -24,7 +27,10 @@ from collections import Counter
 
 from uberjob._engine.compile import NO_NODE, InternalScope
 
-__all__ = ["ProgressCounter"]
+__all__ = ["NO_RUN", "ProgressCounter"]
+
+#: The scope of no run: never a call's scope (a per-event observer's run scope, always).
+NO_RUN = object()
 
 
 class ProgressCounter:
@@ -94,15 +100,19 @@ class ProgressCounter:
             if i != NO_NODE and not counted_start[i]:
                 self.start(i)
 
-    def flush(self, seen_once: list[int]) -> None:
-        """Count the calls in ``seen_once`` (each seen at its end only: started and completed)
-        and empty it, then hand the turn's counts to a batch observer."""
+    def flush(self, seen_once: list[int], run_scope, run_count: int):
+        """Count ``run_count`` calls of ``run_scope`` and the calls in ``seen_once`` (each seen
+        at its end only: started and completed), empty the list, hand the turn's counts to a
+        batch observer; return the next run scope (see the module docstring)."""
+        if run_count:
+            self._count_batch({run_scope: run_count})
         if seen_once:
             if self._record_batch is None:
                 for i in seen_once:
                     self._count_one(i)
             else:
                 self._count_batch(Counter(map(self._scopes.__getitem__, seen_once)))
+                run_scope = self._scopes[seen_once[-1]]
             seen_once.clear()
         if self._started or self._finished:
             if self.running is not None and self._finished:
@@ -110,6 +120,7 @@ class ProgressCounter:
             self._record_batch(self._section, self._started, self._finished)
             self._started.clear()
             self._finished.clear()
+        return run_scope
 
     def _count_one(self, i: int) -> None:
         """A per-event observer: call ``i`` started and completed."""
@@ -122,7 +133,7 @@ class ProgressCounter:
         if self.running is not None:
             self.running.count_one(scope)
 
-    def _count_batch(self, counts: Counter) -> None:
+    def _count_batch(self, counts: dict) -> None:
         started, finished = self._started, self._finished
         for scope, count in counts.items():
             if type(scope) is InternalScope:

@@ -45,9 +45,14 @@ scheduler does, and beyond it.
    new starts, calls in flight finish, and the loop ends when nothing is outstanding. A
    stopped run raises ``RunStopped`` whatever failed before the stop; otherwise the first
    failure is raised as ``CallError``.
-5. *Interrupts and views.* The loop waits on the event queue with a timeout, so Ctrl-C (or a
-   kernel interrupt) is seen within a fraction of a second, and it calls the progress
-   observer's ``tick()`` on each turn so views redraw from this one thread.
+5. *Turns, interrupts and views.* A turn takes the events waiting (at most ``TURN_EVENTS``),
+   then hands over the calls they made ready, counts and calls the progress observer's
+   ``tick()``, so views redraw from this one thread. The bound matters: workers that finish
+   calls faster than this thread takes their events would otherwise keep one turn going for
+   the whole run (measured: 500,000 no-op calls on 8 workers in 3 turns, the display still for
+   1.4 s, and the calls made ready in the turn waiting until its end). The loop waits on the
+   event queue with a timeout, so Ctrl-C (or a kernel interrupt) is seen within a fraction of a
+   second.
 6. *What is running.* When the observer has ``record_running`` (progress/_observer.py), a
    ``RunningTracker`` (running.py) keeps the calls whose start was counted apart (see below)
    until their end, stamped with this loop's one clock reading per turn, and the durations per
@@ -78,7 +83,7 @@ from queue import Empty, SimpleQueue
 from typing import Protocol
 
 from uberjob._engine.compile import NO_NODE, InternalScope
-from uberjob._engine.counting import ProgressCounter
+from uberjob._engine.counting import NO_RUN, ProgressCounter
 from uberjob._engine.running import RunningTracker
 from uberjob._errors import RunStopped, chained_call_error
 
@@ -101,6 +106,8 @@ POLL_SECONDS = 0.1  # how long the owner blocks before checking for interrupts a
 TICK_SECONDS = 0.02  # how often, at most, the observer's tick() is called
 #: How far past the frontier calls may start, per call the dispatcher runs at once (see above).
 WINDOW_PER_WORKER = 4
+#: Events taken in one turn at most (see 5. above).
+TURN_EVENTS = 1024
 
 
 class Control:
@@ -217,7 +224,9 @@ def run_owner_loop(
     tick = getattr(observer, "tick", None) or (lambda: None)
     counter = ProgressCounter(observer, scopes, section)  # (counting.py)
     counted_start = counter.counted_start
-    # Calls seen once, at their end (the common case): counted per scope at the end of the turn.
+    # Calls seen once, at their end (the common case): those of the current run's scope are
+    # counted in a local, the others listed; both are counted at the end of the turn (counting.py).
+    run_scope, run_count = NO_RUN, 0
     seen_once: list[int] = []
     count_seen_once = seen_once.append
     # Starts that no event reports are seen when the loop turns; it turns at least once per
@@ -400,13 +409,14 @@ def run_owner_loop(
             if initial:
                 hand_over(initial)
         next_tick = 0.0
-        get = dispatcher.events.get
+        get, get_nowait = dispatcher.events.get, dispatcher.events.get_nowait
         while outstanding:
             try:
                 event = get(timeout=poll_seconds)
             except Empty:
                 event = None
             ready: list[int] = []
+            budget = TURN_EVENTS
             while event is not None:
                 i = event >> SHIFT
                 kind = event & MASK
@@ -418,7 +428,10 @@ def run_owner_loop(
                             counter.finish(i)
                         else:
                             counted_start[i] = 1  # a stale running slot may still show it
-                            count_seen_once(i)
+                            if scopes[i] is run_scope:
+                                run_count += 1
+                            else:
+                                count_seen_once(i)
                     if not in_order:  # (else the worker drops values and goes on itself)
                         # release_and_advance(i, ready), inlined: once per call, the hottest code
                         for j in refs[i]:
@@ -480,7 +493,8 @@ def run_owner_loop(
                     # The arguments it failed on, should the handle keep them (Failure.rerun).
                     handle._record_failure(section, scope, error, partial(failed_arguments, i))
                     if counting:  # what completed before it is counted before its failure
-                        counter.flush(seen_once)
+                        run_scope = counter.flush(seen_once, run_scope, run_count)
+                        run_count = 0
                     observer.increment_failed(section=section, scope=scope, exception=error)
                     if max_errors is not None and errors > max_errors:
                         control.halt = True
@@ -488,8 +502,11 @@ def run_owner_loop(
                         mark_dead_below(i)  # so that the frontier moves past what it blocks
                 else:  # DISCARD: handed over but never started (the run halted); END: an
                     outstanding -= 1  # in-order worker is through
+                budget -= 1
+                if not budget:  # the rest next turn, after this one's hand-over and redraw
+                    break
                 try:
-                    event = dispatcher.events.get_nowait()
+                    event = get_nowait()
                 except Empty:
                     event = None
             if control.stop_requested and not control.halt:
@@ -507,7 +524,8 @@ def run_owner_loop(
             if running_slots is not None:
                 counter.count_running_slots(running_slots)
             if counting:
-                counter.flush(seen_once)
+                run_scope = counter.flush(seen_once, run_scope, run_count)
+                run_count = 0
             handle.completed = completed - counter.internal_done
             now = time.monotonic()
             if running is not None:
@@ -527,7 +545,7 @@ def run_owner_loop(
         if frozen:
             gc.unfreeze()
         if counting:
-            counter.flush(seen_once)
+            counter.flush(seen_once, run_scope, run_count)
         handle.completed = completed - (
             counter.internal_done if counting else _internal_done(compiled, done, completed)
         )

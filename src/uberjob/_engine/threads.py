@@ -99,9 +99,6 @@ class ThreadDispatcher:
         self._frontier = [0]  # a hint where the lowest unresolved index is (only grows)
         self._finished = bytearray(len(compiled))
         calls = compiled.calls
-        # No literal waits for dependencies: every node is a call (each worker reads this once;
-        # scanning the plan's functions per worker cost ~0.4 us per call with 8 workers).
-        self._no_literals = calls == len(compiled)
         self._threads = [
             threading.Thread(target=self._work, args=(k,), name=f"uberjob-worker-{k}", daemon=True)
             for k in range(max(1, min(max_workers, calls)))
@@ -113,6 +110,7 @@ class ThreadDispatcher:
         #: One worker and a depth-first numbering: the worker runs the calls in index order
         #: itself, which is the sequential order, and the owner only counts (see run_in_order).
         self.in_order = self.width == 1 and compiled.in_order
+        self._claimable = bytearray() if self.in_order else _claimable(compiled)
 
     def share_window(self, held: list[int], resolved: bytearray, window: int) -> None:
         """Share the owner's held calls, resolved flags and window (before the first call)."""
@@ -371,9 +369,9 @@ class ThreadDispatcher:
         finished = self._finished
         claim = self.claims.setdefault
         held, resolved = self._held, self._resolved
-        no_literals = self._no_literals
+        claimable = self._claimable
         # Locals, not globals, in the loop below (it runs once per call).
-        no_node, claim_max, release_max = NO_NODE, CLAIM_MAX_PREDECESSORS, RELEASE_MAX_READERS
+        no_node, release_max = NO_NODE, RELEASE_MAX_READERS
         value_of = values.__getitem__
         arguments = compiled.arguments  # (compile.py: the one filler of argument templates)
         take = self._tokens.get
@@ -431,18 +429,21 @@ class ThreadDispatcher:
                 finished[i] = 1
                 # Drop the values whose readers have all finished now (the owner would too);
                 # a fused chain's one ref is its predecessor, dropped above.
-                for j in refs if refs and (previous == no_node or len(refs) > 1) else ():
-                    readers = succ[j]  # (None for a fused predecessor: released above)
-                    if type(readers) is int:  # this call was its only reader
-                        if j != output:
-                            values[j] = None
-                    elif readers is not None and readers[-1] == i and len(readers) <= release_max:
-                        for r in readers:
-                            if not finished[r]:
-                                break
-                        else:
+                if refs and (previous == no_node or len(refs) > 1):
+                    for j in refs:
+                        readers = succ[j]  # (None for a fused predecessor: released above)
+                        if type(readers) is int:  # this call was its only reader
                             if j != output:
                                 values[j] = None
+                        elif (
+                            readers is not None and readers[-1] == i and len(readers) <= release_max
+                        ):
+                            for r in readers:
+                                if not finished[r]:
+                                    break
+                            else:
+                                if j != output:
+                                    values[j] = None
                 following = fuse[i]
                 if following != no_node and not control.halt:
                     resolved[following] = 1  # (for the window: the owner marks it too)
@@ -456,9 +457,8 @@ class ThreadDispatcher:
                     break
                 if type(successors) is int:  # one successor (the common case): no list
                     run_next = no_node
-                    sources = preds_list[successors]
-                    if len(sources) <= claim_max and (no_literals or fns[successors] is not None):
-                        for p in sources:
+                    if claimable[successors]:
+                        for p in preds_list[successors]:
                             if not finished[p]:
                                 break
                         else:
@@ -472,10 +472,9 @@ class ThreadDispatcher:
                 else:
                     claimed = None
                     for s in successors:
-                        sources = preds_list[s]
-                        if len(sources) > claim_max or (not no_literals and fns[s] is None):
+                        if not claimable[s]:
                             continue
-                        for p in sources:
+                        for p in preds_list[s]:
                             if not finished[p]:
                                 break
                         else:
@@ -510,6 +509,18 @@ class ThreadDispatcher:
                     report(run_next << SHIFT | DISCARD)
                     break
                 previous, i = no_node, run_next
+
+
+def _claimable(compiled) -> bytearray:
+    """``claimable[s]``: a worker that finishes a predecessor of ``s`` may claim it (see the
+    module docstring): ``s`` is a call, with few enough predecessors to look at. Computed once
+    per run, in C (``map``), so that a worker's check per successor is one index."""
+    claimable = bytearray(map(CLAIM_MAX_PREDECESSORS.__ge__, map(len, compiled.preds)))
+    if compiled.calls != len(compiled):  # literals that wait for dependencies (rare)
+        for s, fn in enumerate(compiled.fns):
+            if fn is None:
+                claimable[s] = 0
+    return claimable
 
 
 #: The worker loops' code: a call's stack ends where they begin (sample_stacks).
