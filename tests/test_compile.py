@@ -258,3 +258,33 @@ def test_calls_counts_the_nodes_with_a_function():
     resumed = compile_plan(plan_structure(plan), [c], c, known={a: 1})
     assert resumed.calls == 2 == sum(fn is not None for fn in resumed.fns)
     assert uberjob.run(plan, output=c, progress=False) == 13
+
+
+@pytest.mark.parametrize("known", [False, True])
+def test_claimable_is_read_from_the_predecessor_counts(known):
+    """The thread dispatcher's claimable flags, computed in C from the counts of waiting
+    predecessors, say what the predecessor tuples say for every node a worker can look up."""
+    from uberjob._engine.threads import CLAIM_MAX_PREDECESSORS, _claimable
+
+    plan = uberjob.Plan()
+    sources = [plan.call(add, k) for k in range(20)]
+    few = plan.call(add, *sources[:3])
+    many = plan.call(add, *sources)  # more predecessors than a worker looks at
+    waiting_literal = plan.lit(1)
+    plan.add_dependency(few, waiting_literal)
+    after_literal = plan.call(add, waiting_literal, many)
+    chained = plan.call(add, plan.call(add, after_literal))  # fused
+    plan.add_dependency(sources[5], chained)
+    root = plan.call(add, chained, few, after_literal)
+    compiled = compile_plan(
+        plan_structure(plan), [root], root, known={sources[0]: 0} if known else None
+    )
+    fused_targets = {t for t in compiled.fuse if t != -1}
+    claimable = _claimable(compiled)
+    for s in range(len(compiled)):
+        if s in fused_targets:
+            continue
+        expected = (
+            len(compiled.preds[s]) <= CLAIM_MAX_PREDECESSORS and compiled.fns[s] is not None
+        )
+        assert claimable[s] == expected, s

@@ -79,6 +79,8 @@ from bisect import bisect_left
 from contextlib import suppress
 from functools import partial
 from heapq import heappop, heappush
+from itertools import compress
+from operator import not_
 from queue import Empty, SimpleQueue
 from typing import Protocol
 
@@ -255,7 +257,8 @@ def run_owner_loop(
     # `window` of the frontier, the lowest node that is not yet resolved (ready, taken by a
     # worker, done, or dead below a failure).
     held: list[int] = []
-    resolved = bytearray(n)
+    # The sources (nothing to wait for) are ready, so resolved, from the start: one pass in C.
+    resolved = bytearray(map(not_, waiting))
     # done[i]: the kind of call i's end (DONE or DONE_NEXT), once the owner has processed it:
     # what a run that does not finish keeps for resuming (frontier.py).
     done = bytearray(n)
@@ -402,10 +405,9 @@ def run_owner_loop(
             outstanding = 1  # values, and this thread counts, until its END event
             dispatcher.run_in_order()
         else:
-            sources = [i for i in range(n) if waiting[i] == 0]
-            for i in sources:
-                resolved[i] = 1
-            initial = finish_trivial_and_collect(sources)
+            sources = list(compress(range(n), resolved))  # (in C, as resolved above)
+            # Only literals and known values finish without work; a plan of calls has none.
+            initial = sources if compiled.calls == n else finish_trivial_and_collect(sources)
             if initial:
                 hand_over(initial)
         next_tick = 0.0

@@ -23,10 +23,10 @@ worker or the next idle one runs it before any new branch. The owner, when the s
 reaches 0, sees the claim and does not hand the call over again (owner.py). Likewise a worker that
 finishes the last reader of a value drops the value itself. Both only speed up what the owner would
 do anyway, so they are skipped where checking would cost more than it saves (a successor with many
-predecessors, a value with many readers); they keep the order depth first whatever the owner's lag
-(tests/test_memory_order.py). Claiming only the next index instead was tried and measured: calls
-then wait for the owner's turn, and the fan-out of 1 MiB values held 47 MiB instead of 10 and ran
-12 times slower (benchmarks/README.md).
+predecessors, a value with many readers, a call with many arguments); they keep the order depth
+first whatever the owner's lag (tests/test_memory_order.py). Claiming only the next index instead
+was tried and measured: calls then wait for the owner's turn, and the fan-out of 1 MiB values held
+47 MiB instead of 10 and ran 12 times slower (benchmarks/README.md).
 
 Stacks: ``sample_stacks`` takes the current frame of the worker running a straggler (the owner
 asks every couple of seconds, running.py), without the frames of the worker loop.
@@ -44,6 +44,8 @@ import itertools
 import sys
 import threading
 from heapq import heappop, heappush
+from itertools import repeat
+from operator import ge
 from queue import SimpleQueue
 
 from uberjob._engine.compile import NO_NODE
@@ -54,7 +56,8 @@ __all__ = ["MAX_PENDING_FAILURES", "ThreadDispatcher"]
 
 MAX_PENDING_FAILURES = 64  # failures reported but not yet taken by the owner (backpressure)
 CLAIM_MAX_PREDECESSORS = 16  # a successor with more is left to the owner (checking costs)
-RELEASE_MAX_READERS = 8  # a value with more readers is dropped by the owner
+#: A value with more readers, or the arguments of a call with more, are dropped by the owner.
+RELEASE_MAX_READERS = 8
 
 if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():  # pragma: no cover
     raise ImportError("uberjob's thread dispatcher relies on the GIL for atomic heap operations.")
@@ -367,6 +370,7 @@ class ThreadDispatcher:
         control, retry, heap, failures = self.control, self.retry, self._heap, self._failures
         running = self.running_slots
         finished = self._finished
+        is_finished = finished.__getitem__
         claim = self.claims.setdefault
         held, resolved = self._held, self._resolved
         claimable = self._claimable
@@ -425,25 +429,26 @@ class ThreadDispatcher:
                     report(i << SHIFT | FAIL)
                     break
                 finally:
-                    args = kwargs = fn = None
+                    args = kwargs = None
                 finished[i] = 1
-                # Drop the values whose readers have all finished now (the owner would too);
-                # a fused chain's one ref is its predecessor, dropped above.
-                if refs and (previous == no_node or len(refs) > 1):
+                # Drop the values whose readers have all finished now (the owner would too). A
+                # fused chain's one ref is its predecessor, dropped above; a call of many
+                # arguments (a gather) leaves them to the owner (checking costs more than it
+                # saves, and its result mostly holds them anyway).
+                if refs and (previous == no_node or len(refs) > 1) and len(refs) <= release_max:
                     for j in refs:
                         readers = succ[j]  # (None for a fused predecessor: released above)
                         if type(readers) is int:  # this call was its only reader
                             if j != output:
                                 values[j] = None
                         elif (
-                            readers is not None and readers[-1] == i and len(readers) <= release_max
+                            readers is not None
+                            and readers[-1] == i
+                            and len(readers) <= release_max
+                            and all(map(is_finished, readers))
+                            and j != output
                         ):
-                            for r in readers:
-                                if not finished[r]:
-                                    break
-                            else:
-                                if j != output:
-                                    values[j] = None
+                            values[j] = None
                 following = fuse[i]
                 if following != no_node and not control.halt:
                     resolved[following] = 1  # (for the window: the owner marks it too)
@@ -452,38 +457,34 @@ class ThreadDispatcher:
                     continue
                 # Claim the successors that this call made ready (see the module docstring).
                 successors = succ[i]
-                if successors is None or control.halt:
+                if type(successors) is int:  # one successor (the common case): no list
+                    if (
+                        not claimable[successors]
+                        or control.halt
+                        or not all(map(is_finished, preds_list[successors]))
+                        or claim(successors, k) != k
+                    ):
+                        report(i << SHIFT | DONE)
+                        break
+                    resolved[successors] = 1  # the window moves on without the owner
+                    report(i << SHIFT | DONE)  # first: the owner counts a claimed call from it
+                    run_next, claimed = successors, None
+                elif successors is None or control.halt:
                     report(i << SHIFT | DONE)
                     break
-                if type(successors) is int:  # one successor (the common case): no list
-                    run_next = no_node
-                    if claimable[successors]:
-                        for p in preds_list[successors]:
-                            if not finished[p]:
-                                break
-                        else:
-                            if claim(successors, k) == k:
-                                resolved[successors] = 1  # the window moves on without the owner
-                                run_next = successors
-                    report(i << SHIFT | DONE)  # first: the owner counts a claimed call from it
-                    if run_next == no_node:
-                        break
-                    claimed = None
                 else:
                     claimed = None
                     for s in successors:
-                        if not claimable[s]:
-                            continue
-                        for p in preds_list[s]:
-                            if not finished[p]:
-                                break
-                        else:
-                            if claim(s, k) == k:
-                                resolved[s] = 1
-                                if claimed is None:
-                                    claimed = [s]
-                                elif s not in claimed:  # (an edge per argument it reads)
-                                    claimed.append(s)
+                        if (
+                            claimable[s]
+                            and all(map(is_finished, preds_list[s]))
+                            and claim(s, k) == k
+                        ):
+                            resolved[s] = 1
+                            if claimed is None:
+                                claimed = [s]
+                            elif s not in claimed:  # (an edge per argument it reads)
+                                claimed.append(s)
                     report(i << SHIFT | DONE)
                     if claimed is None:
                         break
@@ -514,8 +515,11 @@ class ThreadDispatcher:
 def _claimable(compiled) -> bytearray:
     """``claimable[s]``: a worker that finishes a predecessor of ``s`` may claim it (see the
     module docstring): ``s`` is a call, with few enough predecessors to look at. Computed once
-    per run, in C (``map``), so that a worker's check per successor is one index."""
-    claimable = bytearray(map(CLAIM_MAX_PREDECESSORS.__ge__, map(len, compiled.preds)))
+    per run, before the owner counts anything down, from each node's predecessor count, in C
+    (``map`` of ``operator.ge``: ~20 ns a node), so that a worker's check per successor is one
+    index. (A fused call's count is -1, and no worker looks it up: its one predecessor's
+    worker runs it.)"""
+    claimable = bytearray(map(ge, repeat(CLAIM_MAX_PREDECESSORS), compiled.waiting))
     if compiled.calls != len(compiled):  # literals that wait for dependencies (rare)
         for s, fn in enumerate(compiled.fns):
             if fn is None:
