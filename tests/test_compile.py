@@ -284,7 +284,5 @@ def test_claimable_is_read_from_the_predecessor_counts(known):
     for s in range(len(compiled)):
         if s in fused_targets:
             continue
-        expected = (
-            len(compiled.preds[s]) <= CLAIM_MAX_PREDECESSORS and compiled.fns[s] is not None
-        )
+        expected = len(compiled.preds[s]) <= CLAIM_MAX_PREDECESSORS and compiled.fns[s] is not None
         assert claimable[s] == expected, s

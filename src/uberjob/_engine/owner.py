@@ -11,7 +11,8 @@ State (all owned by the thread that called ``run``, unless said otherwise):
   with the thread dispatcher, whose idle workers take what the window allows without waiting
   for this thread (heap operations are atomic); everything else about it is the owner's.
 - ``outstanding``: ready calls (held, handed over, or taken by a worker) that have not reported
-  a terminal event.
+  a terminal event. A call a worker claimed counts from when this thread sees its count reach
+  0, or from its own end if that comes first (``count_early_claim``).
 - errors so far, the first failed node, and whether the run is halted.
 - Written by workers (threads.py): ``values``, ``finished`` flags and ``claims``.
 - ``done[i]``: how call ``i`` ended (``DONE`` or ``DONE_NEXT``) once this thread has processed
@@ -308,6 +309,20 @@ def run_owner_loop(
                 else:
                     ready.append(s)
 
+    def count_early_claim(i: int) -> None:
+        """Count a call that a worker claimed and that ended before this thread saw all of its
+        predecessors end. A worker sets a call's finished flag before it reports the end, so
+        another worker can find every predecessor finished, claim the successor, run it and
+        report it in between; counted only when its predecessors' ends come, its end would
+        leave ``outstanding`` short and the run could end with work left (tests/test_claims.py).
+        Its count of waiting predecessors is moved out of reach of 0, so that their ends, still
+        to come, neither hand it over again nor look for its claim."""
+        nonlocal outstanding
+        if take_claim is not None and take_claim(i, None) is not None:
+            outstanding += 1
+            waiting[i] -= n + 1
+            resolved[i] = 1
+
     def mark_dead_below(i: int) -> None:
         """Resolve everything downstream of failed call ``i``: it will never be ready."""
         stack = [i]
@@ -423,6 +438,8 @@ def run_owner_loop(
                 i = event >> SHIFT
                 kind = event & MASK
                 if kind in (DONE, DONE_NEXT):
+                    if waiting[i] > 0:  # claimed and ended before its predecessors' ends came
+                        count_early_claim(i)
                     completed += 1
                     done[i] = kind
                     if counting:  # (a run without progress skips all of it)
@@ -478,6 +495,8 @@ def run_owner_loop(
                     counter.start(i)
                 elif kind == FAIL:
                     if not in_order:
+                        if waiting[i] > 0:
+                            count_early_claim(i)
                         outstanding -= 1
                         if settle is not None:
                             settle()
@@ -502,8 +521,12 @@ def run_owner_loop(
                         control.halt = True
                     elif not control.halt and not in_order:
                         mark_dead_below(i)  # so that the frontier moves past what it blocks
-                else:  # DISCARD: handed over but never started (the run halted); END: an
-                    outstanding -= 1  # in-order worker is through
+                else:
+                    # DISCARD: handed over (or claimed) but never started, the run halted; END:
+                    # an in-order worker is through.
+                    if kind == DISCARD and waiting[i] > 0:
+                        count_early_claim(i)
+                    outstanding -= 1
                 budget -= 1
                 if not budget:  # the rest next turn, after this one's hand-over and redraw
                     break

@@ -20,7 +20,9 @@ finished is ready: the worker *claims* it (``claims.setdefault(s, k)`` is atomic
 that finish its last two predecessors at once only one claims it), reports its own ``DONE`` and
 then pushes the claimed call onto the heap, where it is the lowest index most of the time, so this
 worker or the next idle one runs it before any new branch. The owner, when the successor's count
-reaches 0, sees the claim and does not hand the call over again (owner.py). Likewise a worker that
+reaches 0, sees the claim and does not hand the call over again (owner.py). A claimed call can
+end before that: another predecessor's worker may have set its flag and not reported yet; the
+owner then counts the claim at the call's end (``count_early_claim``). Likewise a worker that
 finishes the last reader of a value drops the value itself. Both only speed up what the owner would
 do anyway, so they are skipped where checking would cost more than it saves (a successor with many
 predecessors, a value with many readers, a call with many arguments); they keep the order depth
