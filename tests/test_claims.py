@@ -17,7 +17,11 @@ import pytest
 
 import uberjob
 from uberjob._engine import threads
-from uberjob._engine.owner import DONE, DONE_NEXT, FAIL, MASK, SHIFT
+from uberjob._engine.compile import compile_plan
+from uberjob._engine.owner import DONE, DONE_NEXT, FAIL, MASK, SHIFT, run_owner_loop
+from uberjob._handle import RunHandle
+from uberjob._plan import plan_structure
+from uberjob.progress._basic import NullProgressObserver
 
 # Safety nets only (a failing test must not hang the suite): every wait is for an event that the
 # run sets when it behaves as it should.
@@ -150,3 +154,87 @@ def test_a_claimed_call_that_ends_before_its_predecessors_do_is_counted(
         assert uberjob.run(plan, output=out, max_workers=2, progress=False) == expected
     assert made["held"].released_while_claimed_pending  # the interleaving happened
     assert uberjob._handle.last_run().completed == completed
+
+
+class ScriptedDispatcher:
+    """Plays the interleaving above event by event in the owner's thread, then the worker of
+    the last predecessor trying to claim the call (it had found every predecessor finished)
+    after the owner has taken the claimed call's end, and only then reporting."""
+
+    width = 2
+
+    def __init__(self, compiled, x, y, xy, out):
+        self.compiled = compiled
+        self.claims: dict[int, int] = {}
+        self.events = self
+        self._x, self._y, self._xy, self._out = x, y, xy, out
+        self._queue: list[int] = []
+        self.late_claim = None
+
+    def _run(self, i):
+        compiled = self.compiled
+        args, kwargs = compiled.arguments(i)
+        compiled.values[i] = compiled.fns[i](*args, **(kwargs or {}))
+
+    def start(self):
+        pass
+
+    def submit(self, i):
+        self.submit_many([i])
+
+    def submit_many(self, indices):
+        for i in indices:
+            if i == self._out:
+                self._run(i)
+                self._queue.append(i << SHIFT | DONE)
+        if self._x in indices:  # the sources: x ends first but its worker reports it last
+            self._run(self._x)
+            self._run(self._y)
+            self.claims[self._xy] = 1  # the worker of y claims xy, reports y, runs xy
+            self._run(self._xy)
+            self._queue += [self._y << SHIFT | DONE, self._xy << SHIFT | DONE]
+
+    def get_nowait(self):
+        if self._queue:
+            return self._queue.pop(0)
+        if self.late_claim is None:  # the owner has taken xy's end: x's worker goes on
+            self.late_claim = self.claims.setdefault(self._xy, 0)
+            self._queue.append(self._x << SHIFT | DONE)
+        raise Empty
+
+    def get(self, timeout=None):
+        return self.get_nowait()
+
+    def pump(self):
+        pass
+
+    def failure(self, i):
+        raise AssertionError("nothing fails here")
+
+    def close(self):
+        pass
+
+    def abandon(self):
+        pass
+
+
+def test_a_claim_counted_at_its_calls_end_stays_claimed():
+    """The claim stays until every predecessor has reported: a worker still on its way to
+    report one must not claim (and run) the call again."""
+    plan = uberjob.Plan()
+    x = plan.call(first)
+    y = plan.call(str, "y")
+    xy = plan.call(joined, x, y)
+    out = plan.call(together, xy, x, y)
+    compiled = compile_plan(plan_structure(plan), [out], out, fuse=False)
+    index = {node: i for i, node in enumerate(compiled.nodes)}
+    dispatcher = ScriptedDispatcher(compiled, index[x], index[y], index[xy], index[out])
+    handle = RunHandle(background=False)
+
+    result = run_owner_loop(
+        compiled, dispatcher, observer=NullProgressObserver(), max_errors=None, handle=handle
+    )
+
+    assert result == ("xy", "x", "y")
+    assert dispatcher.late_claim == 1  # the first claim, still in place: not claimed again
+    assert handle.completed == 4

@@ -316,9 +316,10 @@ def run_owner_loop(
         report it in between; counted only when its predecessors' ends come, its end would
         leave ``outstanding`` short and the run could end with work left (tests/test_claims.py).
         Its count of waiting predecessors is moved out of reach of 0, so that their ends, still
-        to come, neither hand it over again nor look for its claim."""
+        to come, neither hand it over again nor count it again; its claim stays, so that the
+        worker of a predecessor still on its way to report cannot claim it a second time."""
         nonlocal outstanding
-        if take_claim is not None and take_claim(i, None) is not None:
+        if claims is not None and i in claims:
             outstanding += 1
             waiting[i] -= n + 1
             resolved[i] = 1
