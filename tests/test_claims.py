@@ -16,6 +16,7 @@ from queue import Empty
 import pytest
 
 import uberjob
+from owner_thread_dispatcher import OwnerThreadDispatcher
 from uberjob._engine import threads
 from uberjob._engine.compile import compile_plan
 from uberjob._engine.owner import DONE, DONE_NEXT, FAIL, MASK, SHIFT, run_owner_loop
@@ -156,7 +157,7 @@ def test_a_claimed_call_that_ends_before_its_predecessors_do_is_counted(
     assert uberjob._handle.last_run().completed == completed
 
 
-class ScriptedDispatcher:
+class ScriptedDispatcher(OwnerThreadDispatcher):
     """Plays the interleaving above event by event in the owner's thread, then the worker of
     the last predecessor trying to claim the call (it had found every predecessor finished)
     after the owner has taken the claimed call's end, and only then reporting."""
@@ -164,58 +165,36 @@ class ScriptedDispatcher:
     width = 2
 
     def __init__(self, compiled, x, y, xy, out):
-        self.compiled = compiled
+        super().__init__(compiled)
         self.claims: dict[int, int] = {}
         self.events = self
         self._x, self._y, self._xy, self._out = x, y, xy, out
         self._queue: list[int] = []
+        self._x_done = None  # x's end, reported last
         self.late_claim = None
-
-    def _run(self, i):
-        compiled = self.compiled
-        args, kwargs = compiled.arguments(i)
-        compiled.values[i] = compiled.fns[i](*args, **(kwargs or {}))
-
-    def start(self):
-        pass
 
     def submit(self, i):
         self.submit_many([i])
 
     def submit_many(self, indices):
-        for i in indices:
-            if i == self._out:
-                self._run(i)
-                self._queue.append(i << SHIFT | DONE)
+        if self._out in indices:
+            self._queue.append(self.run_call(self._out))
         if self._x in indices:  # the sources: x ends first but its worker reports it last
-            self._run(self._x)
-            self._run(self._y)
+            self._x_done = self.run_call(self._x)
+            y_done = self.run_call(self._y)
             self.claims[self._xy] = 1  # the worker of y claims xy, reports y, runs xy
-            self._run(self._xy)
-            self._queue += [self._y << SHIFT | DONE, self._xy << SHIFT | DONE]
+            self._queue += [y_done, self.run_call(self._xy)]
 
     def get_nowait(self):
         if self._queue:
             return self._queue.pop(0)
         if self.late_claim is None:  # the owner has taken xy's end: x's worker goes on
             self.late_claim = self.claims.setdefault(self._xy, 0)
-            self._queue.append(self._x << SHIFT | DONE)
+            self._queue.append(self._x_done)
         raise Empty
 
     def get(self, timeout=None):
         return self.get_nowait()
-
-    def pump(self):
-        pass
-
-    def failure(self, i):
-        raise AssertionError("nothing fails here")
-
-    def close(self):
-        pass
-
-    def abandon(self):
-        pass
 
 
 def test_a_claim_counted_at_its_calls_end_stays_claimed():

@@ -13,14 +13,14 @@ import datetime as dt
 import threading
 import weakref
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from queue import SimpleQueue
 
 import pytest
 
 import uberjob
+from owner_thread_dispatcher import OwnerThreadDispatcher
 from uberjob._engine import threads
 from uberjob._engine.compile import compile_plan
-from uberjob._engine.owner import DONE, SHIFT, WINDOW_PER_WORKER, run_owner_loop
+from uberjob._engine.owner import WINDOW_PER_WORKER, run_owner_loop
 from uberjob._handle import RunHandle
 from uberjob._plan import plan_structure
 from uberjob.progress import null_progress
@@ -178,21 +178,17 @@ def test_an_executor_without_a_worker_limit_is_bounded_too(shape):
 # -- the window, deterministically: a dispatcher whose chain calls are slow ---------------------
 
 
-class SlowStepsDispatcher:
+class SlowStepsDispatcher(OwnerThreadDispatcher):
     """Runs calls in the owner's thread on each pump: every queued ``make`` at once, a ``step``
     only when no ``make`` is queued, as if steps took long and makes no time. Without a window
     every ``make`` would run before the first step (all are ready at the start)."""
 
     def __init__(self, compiled, width: int, tracker: Tracker):
-        self.compiled = compiled
+        super().__init__(compiled)
         self.width = width
         self.tracker = tracker
-        self.events: SimpleQueue = SimpleQueue()
         self.queued: list[int] = []
         self.alive_makes_peak = 0
-
-    def start(self):
-        pass
 
     def submit(self, i):
         self.queued.append(i)
@@ -206,19 +202,8 @@ class SlowStepsDispatcher:
         batch = makes or sorted(self.queued)[:1]
         for i in batch:
             self.queued.remove(i)
-            args, kwargs = compiled.arguments(i)
-            compiled.values[i] = compiled.fns[i](*args, **(kwargs or {}))
-            self.events.put(i << SHIFT | DONE)
+            self.events.put(self.run_call(i))
         self.alive_makes_peak = max(self.alive_makes_peak, self.tracker.alive)
-
-    def failure(self, i):
-        raise AssertionError("nothing fails here")
-
-    def close(self):
-        pass
-
-    def abandon(self):
-        pass
 
 
 @pytest.mark.parametrize("width", [2, 4, 8])

@@ -5,52 +5,30 @@ workers in 3 turns, the display still for 1.4 s)."""
 
 from __future__ import annotations
 
-from queue import SimpleQueue
-
 import uberjob
+from owner_thread_dispatcher import OwnerThreadDispatcher
 from uberjob._engine.compile import compile_plan
-from uberjob._engine.owner import DONE, SHIFT, TURN_EVENTS, run_owner_loop
+from uberjob._engine.owner import TURN_EVENTS, run_owner_loop
 from uberjob._handle import RunHandle
 from uberjob._plan import plan_structure
 from uberjob.progress._observer import ProgressObserver
 
 
-class InstantDispatcher:
+class InstantDispatcher(OwnerThreadDispatcher):
     """Runs every call it is handed at once, in the owner's thread, and queues its end: a
     thousand calls handed over together leave a thousand events waiting for the owner."""
 
-    width = 1
-
     def __init__(self, compiled):
-        self.compiled = compiled
-        self.events: SimpleQueue = SimpleQueue()
+        super().__init__(compiled)
         self.handed_over: list[tuple[int, int]] = []  # (calls, events waiting) per hand-over
-
-    def start(self):
-        pass
 
     def submit(self, i):
         self.submit_many([i])
 
     def submit_many(self, indices):
         self.handed_over.append((len(indices), self.events.qsize()))
-        compiled = self.compiled
         for i in indices:
-            args, kwargs = compiled.arguments(i)
-            compiled.values[i] = compiled.fns[i](*args, **(kwargs or {}))
-            self.events.put(i << SHIFT | DONE)
-
-    def pump(self):
-        pass
-
-    def failure(self, i):
-        raise AssertionError("nothing fails here")
-
-    def close(self):
-        pass
-
-    def abandon(self):
-        pass
+            self.events.put(self.run_call(i))
 
 
 class Batches(ProgressObserver):
