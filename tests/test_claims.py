@@ -1,12 +1,14 @@
-"""A call a worker claims (threads.py) can end before the owner has seen all of its
-predecessors end: a worker sets a call's finished flag before it reports the call's end, and in
-between another worker may finish the other predecessor, claim the successor, run it and report
-it. The owner counts a claimed call as outstanding when its count of waiting predecessors reaches
-0, so it must count one whose end comes first then, or the run ends with work still to do (found
-by a stress run: about 1 run in 200 of a 20,000-call random DAG on 8 workers returned None).
+"""Workers make calls ready themselves (threads.py): the worker that finishes a call's last
+predecessor, found by a countdown (countdown.py), takes the call and adds it to its tally; the
+owner counts what the workers took from their tallies. A call taken this way can run and end
+before the owner has seen the end of one of its predecessors (that worker advanced the countdown
+and is still on its way to report). The owner must count it all the same, or the run ends with
+work still to do: found by a stress run of an earlier design, in which about 1 run in 200 of a
+20,000-call random DAG on 8 workers returned None.
 
 These tests hold the first predecessor's report until the owner has taken the claimed call's
-end, the interleaving the stress run hit by chance."""
+end, the interleaving the stress run hit by chance; and check that of many threads advancing the
+same countdowns exactly one finds each at its end."""
 
 from __future__ import annotations
 
@@ -16,13 +18,9 @@ from queue import Empty
 import pytest
 
 import uberjob
-from owner_thread_dispatcher import OwnerThreadDispatcher
 from uberjob._engine import threads
-from uberjob._engine.compile import compile_plan
-from uberjob._engine.owner import DONE, DONE_NEXT, FAIL, MASK, SHIFT, run_owner_loop
-from uberjob._handle import RunHandle
-from uberjob._plan import plan_structure
-from uberjob.progress._basic import NullProgressObserver
+from uberjob._engine.countdown import counters_for, is_last
+from uberjob._engine.owner import DONE, DONE_NEXT, FAIL, MASK, SHIFT
 
 # Safety nets only (a failing test must not hang the suite): every wait is for an event that the
 # run sets when it behaves as it should.
@@ -79,9 +77,6 @@ class HeldReport:
 def hold_report(monkeypatch):
     """hold_report(first, claimed) -> a dict whose "held" is the HeldReport of the next thread
     dispatcher, once the run has made it."""
-    # Only the claimed call (2 predecessors) is claimable; the output, which reads the first
-    # predecessor too (3), is left to the owner, so it waits for the held report.
-    monkeypatch.setattr(threads, "CLAIM_MAX_PREDECESSORS", 2)
     made = {}
     original = threads.ThreadDispatcher.__init__
 
@@ -135,8 +130,8 @@ def test_a_claimed_call_that_ends_before_its_predecessors_do_is_counted(
     made = hold_report(first, last)
 
     def second():
-        # Ends once the first predecessor's worker has marked it finished and is reporting:
-        # this worker then finds both predecessors finished and claims their reader.
+        # Ends once the first predecessor's worker has advanced the countdowns and is
+        # reporting: this worker then finishes the last predecessor and takes their reader.
         assert made["held"].first_reporting.wait(NET_SECONDS)
         return "y"
 
@@ -157,63 +152,58 @@ def test_a_claimed_call_that_ends_before_its_predecessors_do_is_counted(
     assert uberjob._handle.last_run().completed == completed
 
 
-class ScriptedDispatcher(OwnerThreadDispatcher):
-    """Plays the interleaving above event by event in the owner's thread, then the worker of
-    the last predecessor trying to claim the call (it had found every predecessor finished)
-    after the owner has taken the claimed call's end, and only then reporting."""
+def test_of_threads_advancing_the_same_countdowns_exactly_one_finds_each_at_its_end():
+    """Every thread advances every countdown once, all starting together: each countdown has
+    exactly one last advance, whoever made it (countdown.py relies on next() being atomic)."""
+    width, nodes = 8, 5_000
+    counts = [width] * nodes
+    counters = counters_for(counts)
+    lasts = [[] for _ in range(width)]
+    start = threading.Barrier(width)
 
-    width = 2
+    def advance_all(k):
+        start.wait(NET_SECONDS)
+        mine = lasts[k]
+        for i in range(nodes):
+            if is_last(counts, counters, i):
+                mine.append(i)
 
-    def __init__(self, compiled, x, y, xy, out):
-        super().__init__(compiled)
-        self.claims: dict[int, int] = {}
-        self.events = self
-        self._x, self._y, self._xy, self._out = x, y, xy, out
-        self._queue: list[int] = []
-        self._x_done = None  # x's end, reported last
-        self.late_claim = None
-
-    def submit(self, i):
-        self.submit_many([i])
-
-    def submit_many(self, indices):
-        if self._out in indices:
-            self._queue.append(self.run_call(self._out))
-        if self._x in indices:  # the sources: x ends first but its worker reports it last
-            self._x_done = self.run_call(self._x)
-            y_done = self.run_call(self._y)
-            self.claims[self._xy] = 1  # the worker of y claims xy, reports y, runs xy
-            self._queue += [y_done, self.run_call(self._xy)]
-
-    def get_nowait(self):
-        if self._queue:
-            return self._queue.pop(0)
-        if self.late_claim is None:  # the owner has taken xy's end: x's worker goes on
-            self.late_claim = self.claims.setdefault(self._xy, 0)
-            self._queue.append(self._x_done)
-        raise Empty
-
-    def get(self, timeout=None):
-        return self.get_nowait()
+    workers = [threading.Thread(target=advance_all, args=(k,)) for k in range(width)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(NET_SECONDS)
+    assert sorted(i for mine in lasts for i in mine) == list(range(nodes))
 
 
-def test_a_claim_counted_at_its_calls_end_stays_claimed():
-    """The claim stays until every predecessor has reported: a worker still on its way to
-    report one must not claim (and run) the call again."""
+def test_a_countdown_of_one_needs_no_counter():
+    counts = [0, 1, 2, 3]
+    counters = counters_for(counts)
+    assert counters[0] is None  # (a source: never advanced)
+    assert counters[1] is None
+    assert is_last(counts, counters, 1)
+    assert [is_last(counts, counters, 3) for _ in range(3)] == [False, False, True]
+    assert [is_last(counts, counters, 2) for _ in range(2)] == [False, True]
+
+
+def literal_after(*_):
+    return "after"
+
+
+def test_a_literal_that_waits_for_calls_is_completed_by_the_owner_when_a_worker_finishes_its_last():
+    """A literal with dependencies has nothing to run: the worker that finishes its last
+    predecessor reports it READY and the owner completes it, making its readers ready."""
     plan = uberjob.Plan()
-    x = plan.call(first)
-    y = plan.call(str, "y")
-    xy = plan.call(joined, x, y)
-    out = plan.call(together, xy, x, y)
-    compiled = compile_plan(plan_structure(plan), [out], out, fuse=False)
-    index = {node: i for i, node in enumerate(compiled.nodes)}
-    dispatcher = ScriptedDispatcher(compiled, index[x], index[y], index[xy], index[out])
-    handle = RunHandle(background=False)
-
-    result = run_owner_loop(
-        compiled, dispatcher, observer=NullProgressObserver(), max_errors=None, handle=handle
-    )
-
-    assert result == ("xy", "x", "y")
-    assert dispatcher.late_claim == 1  # the first claim, still in place: not claimed again
-    assert handle.completed == 4
+    a = plan.call(first)
+    b = plan.call(str, "b")
+    value = plan.lit(41)
+    plan.add_dependency(a, value)
+    plan.add_dependency(b, value)
+    readers = [plan.call(lambda v, k=k: v + k, value) for k in range(3)]
+    joined_after = plan.call(literal_after, value, a)
+    out = plan.gather([readers, joined_after])
+    for workers in (2, 4, 8):
+        assert uberjob.run(plan, output=out, max_workers=workers, progress=False) == [
+            [41, 42, 43],
+            "after",
+        ]

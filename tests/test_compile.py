@@ -244,7 +244,7 @@ def test_uses_count_the_argument_edges_that_read_each_value(dependencies):
 
 def test_calls_counts_the_nodes_with_a_function():
     """Literals that wait for dependencies and known values (a resumed run) are nodes without a
-    function; the thread dispatcher sizes its pool and picks its claims from this count."""
+    function; the thread dispatcher sizes its pool from this count."""
     plan = uberjob.Plan()
     a = plan.call(add, 1)
     waiting_literal = plan.lit(5)
@@ -261,28 +261,50 @@ def test_calls_counts_the_nodes_with_a_function():
 
 
 @pytest.mark.parametrize("known", [False, True])
-def test_claimable_is_read_from_the_predecessor_counts(known):
-    """The thread dispatcher's claimable flags, computed in C from the counts of waiting
-    predecessors, say what the predecessor tuples say for every node a worker can look up."""
-    from uberjob._engine.threads import CLAIM_MAX_PREDECESSORS, _claimable
+def test_the_workers_countdowns_are_the_predecessor_and_reader_edges(known):
+    """The thread dispatcher's countdowns (countdown.py) count, per node, the predecessor edges
+    the predecessor tuples list and the argument edges that read its value; the owner leaves
+    both counts alone while the workers advance them (owner.py)."""
+    from uberjob._engine.countdown import counters_for
+    from uberjob._engine.owner import Control, run_owner_loop
+    from uberjob._engine.threads import ThreadDispatcher
+    from uberjob._handle import RunHandle
+    from uberjob.progress._basic import NullProgressObserver
 
     plan = uberjob.Plan()
     sources = [plan.call(add, k) for k in range(20)]
     few = plan.call(add, *sources[:3])
-    many = plan.call(add, *sources)  # more predecessors than a worker looks at
+    many = plan.call(add, *sources)
+    twice = plan.call(add, few, few)  # two edges from one predecessor
     waiting_literal = plan.lit(1)
     plan.add_dependency(few, waiting_literal)
     after_literal = plan.call(add, waiting_literal, many)
     chained = plan.call(add, plan.call(add, after_literal))  # fused
     plan.add_dependency(sources[5], chained)
-    root = plan.call(add, chained, few, after_literal)
+    root = plan.call(add, chained, few, after_literal, twice)
     compiled = compile_plan(
         plan_structure(plan), [root], root, known={sources[0]: 0} if known else None
     )
     fused_targets = {t for t in compiled.fuse if t != -1}
-    claimable = _claimable(compiled)
+    reads = [0] * len(compiled)
+    for refs in compiled.refs:
+        for j in refs:
+            reads[j] += 1
     for s in range(len(compiled)):
-        if s in fused_targets:
-            continue
-        expected = len(compiled.preds[s]) <= CLAIM_MAX_PREDECESSORS and compiled.fns[s] is not None
-        assert claimable[s] == expected, s
+        if s not in fused_targets:
+            assert compiled.waiting[s] == len(compiled.preds[s]), s
+        assert compiled.uses[s] == reads[s], s
+    counters = counters_for(compiled.waiting)
+    assert [c is not None for c in counters] == [w > 1 for w in compiled.waiting]
+
+    waiting, uses = list(compiled.waiting), list(compiled.uses)
+    dispatcher = ThreadDispatcher(
+        compiled, max_workers=4, max_errors=None, retry=None, control=Control()
+    )
+    assert dispatcher.counts_readiness
+    result = run_owner_loop(
+        compiled, dispatcher, observer=NullProgressObserver(), max_errors=None,
+        handle=RunHandle(background=False),
+    )  # fmt: skip
+    assert result == uberjob.run(plan, output=root, max_workers=1, progress=False)
+    assert (compiled.waiting, compiled.uses) == (waiting, uses)

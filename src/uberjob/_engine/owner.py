@@ -4,6 +4,9 @@ State (all owned by the thread that called ``run``, unless said otherwise):
 
 - ``waiting[i]``: unfinished predecessor edges of node ``i``; at 0 the node is *ready*.
 - ``uses[i]``: consumers that still have to read ``values[i]``; at 0 the value is released.
+  (Both only for dispatchers that leave readiness to this thread. The thread dispatcher's
+  workers count both down themselves, on countdowns of their own (``counts_readiness``,
+  threads.py); this thread then leaves the two lists as compiled.)
 - ``resolved[i]``: node ``i`` no longer holds the frontier back: it is ready (handed over, held
   or taken by a worker), done, or *dead* (below a failed call, it will never be ready).
 - ``frontier``: the lowest index that is not resolved.
@@ -11,10 +14,11 @@ State (all owned by the thread that called ``run``, unless said otherwise):
   with the thread dispatcher, whose idle workers take what the window allows without waiting
   for this thread (heap operations are atomic); everything else about it is the owner's.
 - ``outstanding``: ready calls (held, handed over, or taken by a worker) that have not reported
-  a terminal event. A call a worker claimed counts from when this thread sees its count reach
-  0, or from its own end if that comes first (``count_early_claim``).
+  a terminal event. Calls the workers made ready and took (claimed) count from the end of the
+  turn in which this thread sees them in the workers' tallies (``claimed``; ``count_claims``).
 - errors so far, the first failed node, and whether the run is halted.
-- Written by workers (threads.py): ``values``, ``finished`` flags and ``claims``.
+- Written by workers (threads.py): ``values``, ``resolved`` flags of what they claim, and their
+  tallies of claims.
 - ``done[i]``: how call ``i`` ended (``DONE`` or ``DONE_NEXT``) once this thread has processed
   its end: one store per call, read only when the run does not finish, to keep its frontier
   for resuming (frontier.py).
@@ -28,10 +32,10 @@ scheduler does, and beyond it.
    that starts a new branch. Dispatchers take the lowest ready index first; with one worker
    this *is* the sequential order, and a run holds what a sequential evaluation holds.
 2. *No wait for the owner between a call and its reader.* With one worker (``in_order``) the
-   worker runs every node in index order itself and this thread only counts; with several, a
-   worker that finishes a call makes its successors ready itself when it can (a claim,
-   threads.py) and drops values whose readers have all finished, so the order above does not
-   depend on how quickly this thread turns.
+   worker runs every node in index order itself and this thread only counts; with several, the
+   worker that finishes a call's last predecessor makes it ready and takes it (a claim,
+   threads.py), and the worker that finishes a value's last reader drops it, so the order
+   above does not depend on how quickly this thread turns.
 3. *The window.* A ready call is handed over only while its index is below
    ``frontier + WINDOW_PER_WORKER * width`` (``width``: the calls the dispatcher runs at once);
    others wait in ``held``. Without it, idle workers would start new branches far ahead of a
@@ -64,12 +68,14 @@ scheduler does, and beyond it.
    is no tracker.
 
 Dispatchers (threads.py, executors.py, dask.py) run the calls and report events
-``(i << 3) | kind``. A call's start is counted once (``counted_start[i]``): from a ``START``
-event, or, for a dispatcher with ``running_slots`` (the thread pool, whose workers report no
-starts), when the owner reads the slots at the end of a turn or sees the call's end, whichever
-comes first. A dispatcher that caps the calls in flight (executors, Dask) is told when the owner
-has processed a call's end (``settle()``), so that a free place goes to the reader the end made
-ready rather than to a new branch.
+``(i << 3) | kind``; a dispatcher whose workers make calls ready also reports ``READY`` for a
+literal whose last predecessor they finished, which this thread completes. A call's start is
+counted once (``counted_start[i]``): from a ``START`` event, or, for a dispatcher with
+``running_slots`` (the thread pool, whose workers report no starts), when the owner reads the
+slots at the end of a turn or sees the call's end, whichever comes first. A dispatcher that
+caps the calls in flight (executors, Dask) is told when the owner has processed a call's end
+(``settle()``), so that a free place goes to the reader the end made ready rather than to a
+new branch.
 """
 
 from __future__ import annotations
@@ -96,13 +102,14 @@ __all__ = [
     "DONE_NEXT",
     "END",
     "FAIL",
+    "READY",
     "START",
     "Control",
     "Dispatcher",
     "run_owner_loop",
 ]
 
-START, DONE, FAIL, DISCARD, DONE_NEXT, END = range(6)
+START, DONE, FAIL, DISCARD, DONE_NEXT, END, READY = range(7)
 SHIFT = 3
 MASK = 7
 POLL_SECONDS = 0.1  # how long the owner blocks before checking for interrupts and stops
@@ -169,7 +176,9 @@ class Dispatcher(Protocol):
     # Optional members, looked up with getattr:
     # - ``running_slots``: a list, per worker, of the call it runs (NO_NODE before its first):
     #   a dispatcher with it reports no START events (threads.py).
-    # - ``claims``: a dict of calls that workers made ready and took themselves (threads.py).
+    # - ``counts_readiness``: True when the workers make calls ready and drop values
+    #   themselves (threads.py); then also ``claimed``, per worker the calls it took so far,
+    #   and ``advance(s)``, for this thread to count down a literal's successor.
     # - ``settle()``: told when the owner has processed a call's end (caps on calls in flight).
     # - ``sample_stacks(calls)``: the current stacks of running calls (stragglers, running.py).
 
@@ -265,11 +274,14 @@ def run_owner_loop(
     done = bytearray(n)
     frontier = 0  # every node below it is resolved
     window = n  # set once the dispatcher has started and knows its width
-    # Calls that a worker found ready and pushed itself (threads.py): never handed over again.
-    claims = getattr(dispatcher, "claims", None)
+    # A dispatcher whose workers make calls ready and drop values themselves (threads.py): this
+    # thread leaves `waiting` and `uses` alone, completes the literals they report READY, and
+    # counts the calls they took from their own tallies (`claimed`, one slot per worker).
+    counts_readiness = getattr(dispatcher, "counts_readiness", False)
+    claimed = dispatcher.claimed if counts_readiness else None
+    claims_counted = 0
     # Dispatchers that cap the calls in flight learn from the owner when one has ended.
     settle = getattr(dispatcher, "settle", None)
-    take_claim = claims.pop if claims is not None else None
     failed_arguments = getattr(dispatcher, "failed_arguments", None) or compiled.arguments
     # A run that does not finish leaves its frontier to the handle (frontier.py, RunHandle).
     keep_frontier = getattr(handle, "_keep_frontier", None)
@@ -288,7 +300,17 @@ def run_owner_loop(
         return calls
 
     def release_and_advance(i: int, ready: list[int]) -> None:
-        nonlocal outstanding
+        if counts_readiness:  # a literal (no arguments); the workers' countdowns
+            if uses[i] == 0 and i != output:
+                values[i] = None
+            successors = succ[i]
+            if successors is None:
+                return
+            for s in (successors,) if type(successors) is int else successors:
+                if advance(s):
+                    resolved[s] = 1
+                    ready.append(s)
+            return
         for j in refs[i]:
             left = uses[j] - 1
             uses[j] = left
@@ -304,25 +326,19 @@ def run_owner_loop(
             waiting[s] = left
             if left == 0:
                 resolved[s] = 1
-                if take_claim is not None and take_claim(s, None) is not None:
-                    outstanding += 1
-                else:
-                    ready.append(s)
+                ready.append(s)
 
-    def count_early_claim(i: int) -> None:
-        """Count a call that a worker claimed and that ended before this thread saw all of its
-        predecessors end. A worker sets a call's finished flag before it reports the end, so
-        another worker can find every predecessor finished, claim the successor, run it and
-        report it in between; counted only when its predecessors' ends come, its end would
-        leave ``outstanding`` short and the run could end with work left (tests/test_claims.py).
-        Its count of waiting predecessors is moved out of reach of 0, so that their ends, still
-        to come, neither hand it over again nor count it again; its claim stays, so that the
-        worker of a predecessor still on its way to report cannot claim it a second time."""
-        nonlocal outstanding
-        if claims is not None and i in claims:
-            outstanding += 1
-            waiting[i] -= n + 1
-            resolved[i] = 1
+    advance = dispatcher.advance if counts_readiness else None
+
+    def count_claims() -> None:
+        """Count the calls the workers made ready and took since the last look (outstanding
+        from now on). A worker adds to its tally before it reports the end that made them
+        ready, so every call whose end, or whose predecessor's end, this thread has taken is
+        counted by now: ``outstanding`` cannot reach 0 while one of them is still to end."""
+        nonlocal outstanding, claims_counted
+        total = sum(claimed)
+        outstanding += total - claims_counted
+        claims_counted = total
 
     def mark_dead_below(i: int) -> None:
         """Resolve everything downstream of failed call ``i``: it will never be ready."""
@@ -439,8 +455,6 @@ def run_owner_loop(
                 i = event >> SHIFT
                 kind = event & MASK
                 if kind in (DONE, DONE_NEXT):
-                    if waiting[i] > 0:  # claimed and ended before its predecessors' ends came
-                        count_early_claim(i)
                     completed += 1
                     done[i] = kind
                     if counting:  # (a run without progress skips all of it)
@@ -452,7 +466,14 @@ def run_owner_loop(
                                 run_count += 1
                             else:
                                 count_seen_once(i)
-                    if not in_order:  # (else the worker drops values and goes on itself)
+                    if counts_readiness:  # the workers release and make ready themselves
+                        if uses[i] == 0 and i != output:
+                            values[i] = None  # a value nobody reads
+                        if kind == DONE:
+                            outstanding -= 1
+                        else:
+                            resolved[fuse[i]] = 1
+                    elif not in_order:  # (else the worker drops values and goes on itself)
                         # release_and_advance(i, ready), inlined: once per call, the hottest code
                         for j in refs[i]:
                             left = uses[j] - 1
@@ -469,23 +490,14 @@ def run_owner_loop(
                             waiting[successors] = left
                             if left == 0:
                                 resolved[successors] = 1
-                                if (
-                                    take_claim is not None
-                                    and take_claim(successors, None) is not None
-                                ):
-                                    outstanding += 1  # a worker took it (threads.py)
-                                else:
-                                    ready.append(successors)
+                                ready.append(successors)
                         else:
                             for s in successors:
                                 left = waiting[s] - 1
                                 waiting[s] = left
                                 if left == 0:
                                     resolved[s] = 1
-                                    if take_claim is not None and take_claim(s, None) is not None:
-                                        outstanding += 1
-                                    else:
-                                        ready.append(s)
+                                    ready.append(s)
                         if kind == DONE:  # else its worker went on to the fused successor,
                             outstanding -= 1  # whose start is counted like any other's
                             if settle is not None:
@@ -496,8 +508,6 @@ def run_owner_loop(
                     counter.start(i)
                 elif kind == FAIL:
                     if not in_order:
-                        if waiting[i] > 0:
-                            count_early_claim(i)
                         outstanding -= 1
                         if settle is not None:
                             settle()
@@ -522,11 +532,12 @@ def run_owner_loop(
                         control.halt = True
                     elif not control.halt and not in_order:
                         mark_dead_below(i)  # so that the frontier moves past what it blocks
+                elif kind == READY:  # a literal whose last predecessor a worker finished
+                    resolved[i] = 1
+                    ready.append(i)
                 else:
                     # DISCARD: handed over (or claimed) but never started, the run halted; END:
                     # an in-order worker is through.
-                    if kind == DISCARD and waiting[i] > 0:
-                        count_early_claim(i)
                     outstanding -= 1
                 budget -= 1
                 if not budget:  # the rest next turn, after this one's hand-over and redraw
@@ -535,6 +546,8 @@ def run_owner_loop(
                     event = get_nowait()
                 except Empty:
                     event = None
+            if claimed is not None:
+                count_claims()
             if control.stop_requested and not control.halt:
                 control.halt = True
             if not control.halt:

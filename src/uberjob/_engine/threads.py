@@ -14,21 +14,26 @@ per call was half of all events, and each one could wake the owner for nothing.
 
 Depth first without waiting for the owner. With one worker (and the default numbering) the worker
 simply runs every node in index order, which is the sequential order (compile.py): no heap, no
-claims, and the owner only counts (``_work_in_order``). With several, a worker that finishes a call
-marks it in ``finished`` and looks at its successors. A successor all of whose predecessors are
-finished is ready: the worker *claims* it (``claims.setdefault(s, k)`` is atomic, so of two workers
-that finish its last two predecessors at once only one claims it), reports its own ``DONE`` and
-then pushes the claimed call onto the heap, where it is the lowest index most of the time, so this
-worker or the next idle one runs it before any new branch. The owner, when the successor's count
-reaches 0, sees the claim and does not hand the call over again (owner.py). A claimed call can
-end before that: another predecessor's worker may have set its flag and not reported yet; the
-owner then counts the claim at the call's end (``count_early_claim``). Likewise a worker that
-finishes the last reader of a value drops the value itself. Both only speed up what the owner would
-do anyway, so they are skipped where checking would cost more than it saves (a successor with many
-predecessors, a value with many readers, a call with many arguments); they keep the order depth
-first whatever the owner's lag (tests/test_memory_order.py). Claiming only the next index instead
-was tried and measured: calls then wait for the owner's turn, and the fan-out of 1 MiB values held
-47 MiB instead of 10 and ran 12 times slower (benchmarks/README.md).
+countdowns, and the owner only counts (``_work_in_order``). With several, the workers make calls
+ready themselves: each node has a countdown of its predecessor edges and each value one of its
+reader edges (countdown.py: ``next()`` on an ``itertools.count``, atomic, so of the workers that
+finish a node's predecessors at once exactly one finds it at its end). A worker that finishes a
+call advances the countdowns of the values it read, dropping those it was the last reader of,
+and of its successors: a successor it was the last predecessor of is ready, and the worker
+*claims* it. It adds the claim to its tally (``claimed[k]``, which only it writes), reports its
+own ``DONE`` and runs the lowest claimed call itself unless a lower index waits in the heap,
+pushing the others, so this worker or the next idle one runs them before any new branch. A
+literal that waited for the call has nothing to run; the worker reports it ``READY`` and the
+owner completes it. The owner never counts predecessors or readers of these runs: it counts the
+calls the workers took from their tallies (owner.py). Two things keep that exact: a worker adds
+to its tally before it reports the end that made the calls ready, and it reports a call's end
+only after it has advanced every countdown the call ends, so a claimed call can end before the
+owner has seen all of its predecessors end (tests/test_claims.py) but never before its claim is
+counted. Claiming only the next index instead was tried and measured: calls then wait for the
+owner's turn, and the fan-out of 1 MiB values held 47 MiB instead of 10 and ran 12 times slower
+(benchmarks/README.md). Counting readiness on the owner (it took every end event to count down
+the successors, workers checked finished flags to claim) cost the 8-worker random DAG half again
+as much per call as this (benchmarks/README.md).
 
 Stacks: ``sample_stacks`` takes the current frame of the worker running a straggler (the owner
 asks every couple of seconds, running.py), without the frames of the worker loop.
@@ -46,20 +51,16 @@ import itertools
 import sys
 import threading
 from heapq import heappop, heappush
-from itertools import repeat
-from operator import ge
 from queue import SimpleQueue
 
 from uberjob._engine.compile import NO_NODE
-from uberjob._engine.owner import DISCARD, DONE, DONE_NEXT, END, FAIL, SHIFT, Control
+from uberjob._engine.countdown import counters_for, is_last
+from uberjob._engine.owner import DISCARD, DONE, DONE_NEXT, END, FAIL, READY, SHIFT, Control
 from uberjob._engine.stacks import thread_stack
 
 __all__ = ["MAX_PENDING_FAILURES", "ThreadDispatcher"]
 
 MAX_PENDING_FAILURES = 64  # failures reported but not yet taken by the owner (backpressure)
-CLAIM_MAX_PREDECESSORS = 16  # a successor with more is left to the owner (checking costs)
-#: A value with more readers, or the arguments of a call with more, are dropped by the owner.
-RELEASE_MAX_READERS = 8
 
 if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():  # pragma: no cover
     raise ImportError("uberjob's thread dispatcher relies on the GIL for atomic heap operations.")
@@ -93,16 +94,12 @@ class ThreadDispatcher:
         self._failure_room = threading.Semaphore(MAX_PENDING_FAILURES)
         self._started = False
         self._frames: list = []  # each worker's own frame (see close())
-        #: index -> the worker that found the call ready and pushed it itself (see above);
-        #: the owner removes an entry when it sees the call's count reach 0.
-        self.claims: dict[int, int] = {}
         # The owner's window (owner.py), shared so that an idle worker takes held calls the
         # window allows without a round trip through the owner: see share_window.
         self._held: list[int] = []
         self._resolved = bytearray(len(compiled))
         self._window = len(compiled)
         self._frontier = [0]  # a hint where the lowest unresolved index is (only grows)
-        self._finished = bytearray(len(compiled))
         calls = compiled.calls
         self._threads = [
             threading.Thread(target=self._work, args=(k,), name=f"uberjob-worker-{k}", daemon=True)
@@ -115,7 +112,22 @@ class ThreadDispatcher:
         #: One worker and a depth-first numbering: the worker runs the calls in index order
         #: itself, which is the sequential order, and the owner only counts (see run_in_order).
         self.in_order = self.width == 1 and compiled.in_order
-        self._claimable = bytearray() if self.in_order else _claimable(compiled)
+        #: The workers make calls ready and drop values themselves (see the module docstring):
+        #: the owner leaves the compiled counts alone and only counts what they took.
+        self.counts_readiness = not self.in_order
+        #: claimed[k]: how many calls worker k has made ready and taken so far (its own slot,
+        #: written before it reports the end that made them ready; owner.py sums them).
+        self.claimed = [0] * len(self._threads)
+        self._ready_counters: list = []
+        self._read_counters: list = []
+        if self.counts_readiness:
+            self._ready_counters = counters_for(compiled.waiting)
+            self._read_counters = counters_for(compiled.uses)
+
+    def advance(self, s: int) -> bool:
+        """The owner finished a predecessor of ``s`` (a literal it completed): True when it
+        was the last, and ``s`` is ready (countdown.py)."""
+        return is_last(self.compiled.waiting, self._ready_counters, s)
 
     def share_window(self, held: list[int], resolved: bytearray, window: int) -> None:
         """Share the owner's held calls, resolved flags and window (before the first call)."""
@@ -367,17 +379,16 @@ class ThreadDispatcher:
             compiled.refs,
             compiled.slots,
         )
-        values, fuse, output = compiled.values, compiled.fuse, compiled.output
-        succ, preds_list = compiled.succ, compiled.preds
+        values, fuse, output, succ = compiled.values, compiled.fuse, compiled.output, compiled.succ
+        # The countdowns (countdown.py): predecessor edges per node, argument edges per value.
+        waiting, ready_counters = compiled.waiting, self._ready_counters
+        uses, read_counters = compiled.uses, self._read_counters
         control, retry, heap, failures = self.control, self.retry, self._heap, self._failures
-        running = self.running_slots
-        finished = self._finished
-        is_finished = finished.__getitem__
-        claim = self.claims.setdefault
+        running, claimed_by_me = self.running_slots, self.claimed
         held, resolved = self._held, self._resolved
-        claimable = self._claimable
+        claims = 0  # calls this worker made ready and took (claimed_by_me[k], for the owner)
         # Locals, not globals, in the loop below (it runs once per call).
-        no_node, release_max = NO_NODE, RELEASE_MAX_READERS
+        no_node, ready_kind = NO_NODE, READY
         value_of = values.__getitem__
         arguments = compiled.arguments  # (compile.py: the one filler of argument templates)
         take = self._tokens.get
@@ -432,24 +443,12 @@ class ThreadDispatcher:
                     break
                 finally:
                     args = kwargs = None
-                finished[i] = 1
-                # Drop the values whose readers have all finished now (the owner would too). A
-                # fused chain's one ref is its predecessor, dropped above; a call of many
-                # arguments (a gather) leaves them to the owner (checking costs more than it
-                # saves, and its result mostly holds them anyway).
-                if refs and (previous == no_node or len(refs) > 1) and len(refs) <= release_max:
+                # Drop the values this call was the last reader of. (A fused call's one ref is
+                # its predecessor, dropped above; a failed call keeps its arguments.)
+                if refs and previous == no_node:
                     for j in refs:
-                        readers = succ[j]  # (None for a fused predecessor: released above)
-                        if type(readers) is int:  # this call was its only reader
-                            if j != output:
-                                values[j] = None
-                        elif (
-                            readers is not None
-                            and readers[-1] == i
-                            and len(readers) <= release_max
-                            and all(map(is_finished, readers))
-                            and j != output
-                        ):
+                        c = uses[j]
+                        if (c == 1 or next(read_counters[j]) == c) and j != output:
                             values[j] = None
                 following = fuse[i]
                 if following != no_node and not control.halt:
@@ -457,41 +456,50 @@ class ThreadDispatcher:
                     report(i << SHIFT | DONE_NEXT)
                     previous, i = i, following
                     continue
-                # Claim the successors that this call made ready (see the module docstring).
+                # Take the successors this call was the last predecessor of (see the module
+                # docstring); a literal that waited for it is the owner's to complete.
                 successors = succ[i]
+                if successors is None or control.halt:
+                    report(i << SHIFT | DONE)
+                    break
                 if type(successors) is int:  # one successor (the common case): no list
-                    if (
-                        not claimable[successors]
-                        or control.halt
-                        or not all(map(is_finished, preds_list[successors]))
-                        or claim(successors, k) != k
-                    ):
+                    c = waiting[successors]
+                    if c != 1 and next(ready_counters[successors]) != c:
+                        report(i << SHIFT | DONE)
+                        break
+                    if fns[successors] is None:
+                        report(successors << SHIFT | ready_kind)
                         report(i << SHIFT | DONE)
                         break
                     resolved[successors] = 1  # the window moves on without the owner
-                    report(i << SHIFT | DONE)  # first: the owner counts a claimed call from it
-                    run_next, claimed = successors, None
-                elif successors is None or control.halt:
+                    claims += 1
+                    claimed_by_me[k] = claims  # before the end: the owner counts it from there
                     report(i << SHIFT | DONE)
-                    break
+                    run_next, claimed = successors, None
                 else:
                     claimed = None
                     for s in successors:
-                        if (
-                            claimable[s]
-                            and all(map(is_finished, preds_list[s]))
-                            and claim(s, k) == k
-                        ):
+                        c = waiting[s]
+                        if c == 1 or next(ready_counters[s]) == c:
+                            if fns[s] is None:
+                                report(s << SHIFT | ready_kind)
+                                continue
                             resolved[s] = 1
                             if claimed is None:
                                 claimed = [s]
-                            elif s not in claimed:  # (an edge per argument it reads)
+                            else:
                                 claimed.append(s)
-                    report(i << SHIFT | DONE)
                     if claimed is None:
+                        report(i << SHIFT | DONE)
                         break
-                    claimed.sort()
-                    run_next = claimed.pop(0)
+                    claims += len(claimed)
+                    claimed_by_me[k] = claims
+                    report(i << SHIFT | DONE)
+                    if len(claimed) == 1:
+                        run_next, claimed = claimed[0], None
+                    else:
+                        claimed.sort()
+                        run_next = claimed.pop(0)
                 # Run the lowest claimed call right here unless a lower one waits in the heap;
                 # push the others for whichever worker is idle.
                 try:
@@ -512,21 +520,6 @@ class ThreadDispatcher:
                     report(run_next << SHIFT | DISCARD)
                     break
                 previous, i = no_node, run_next
-
-
-def _claimable(compiled) -> bytearray:
-    """``claimable[s]``: a worker that finishes a predecessor of ``s`` may claim it (see the
-    module docstring): ``s`` is a call, with few enough predecessors to look at. Computed once
-    per run, before the owner counts anything down, from each node's predecessor count, in C
-    (``map`` of ``operator.ge``: ~20 ns a node), so that a worker's check per successor is one
-    index. (A fused call's count is -1, and no worker looks it up: its one predecessor's
-    worker runs it.)"""
-    claimable = bytearray(map(ge, repeat(CLAIM_MAX_PREDECESSORS), compiled.waiting))
-    if compiled.calls != len(compiled):  # literals that wait for dependencies (rare)
-        for s, fn in enumerate(compiled.fns):
-            if fn is None:
-                claimable[s] = 0
-    return claimable
 
 
 #: The worker loops' code: a call's stack ends where they begin (sample_stacks).
