@@ -19,7 +19,7 @@ import pytest
 
 import uberjob
 from uberjob._engine import threads
-from uberjob._engine.countdown import counters_for, is_last
+from uberjob._engine.countdown import LAST, counters_for, is_last
 from uberjob._engine.owner import DONE, DONE_NEXT, FAIL, MASK, SHIFT
 
 # Safety nets only (a failing test must not hang the suite): every wait is for an event that the
@@ -156,8 +156,7 @@ def test_of_threads_advancing_the_same_countdowns_exactly_one_finds_each_at_its_
     """Every thread advances every countdown once, all starting together: each countdown has
     exactly one last advance, whoever made it (countdown.py relies on next() being atomic)."""
     width, nodes = 8, 5_000
-    counts = [width] * nodes
-    counters = counters_for(counts)
+    counters = counters_for([width] * nodes)
     lasts = [[] for _ in range(width)]
     start = threading.Barrier(width)
 
@@ -165,7 +164,7 @@ def test_of_threads_advancing_the_same_countdowns_exactly_one_finds_each_at_its_
         start.wait(NET_SECONDS)
         mine = lasts[k]
         for i in range(nodes):
-            if is_last(counts, counters, i):
+            if is_last(counters, i):
                 mine.append(i)
 
     workers = [threading.Thread(target=advance_all, args=(k,)) for k in range(width)]
@@ -176,14 +175,13 @@ def test_of_threads_advancing_the_same_countdowns_exactly_one_finds_each_at_its_
     assert sorted(i for mine in lasts for i in mine) == list(range(nodes))
 
 
-def test_a_countdown_of_one_needs_no_counter():
-    counts = [0, 1, 2, 3]
-    counters = counters_for(counts)
-    assert counters[0] is None  # (a source: never advanced)
-    assert counters[1] is None
-    assert is_last(counts, counters, 1)
-    assert [is_last(counts, counters, 3) for _ in range(3)] == [False, False, True]
-    assert [is_last(counts, counters, 2) for _ in range(2)] == [False, True]
+def test_a_countdown_of_one_needs_no_counter_of_its_own():
+    counters = counters_for([0, 1, 1, 2, 3])
+    assert counters[0] is counters[1] is counters[2] is LAST  # (a source: never advanced)
+    assert is_last(counters, 1)
+    assert is_last(counters, 2)
+    assert [is_last(counters, 4) for _ in range(3)] == [False, False, True]
+    assert [is_last(counters, 3) for _ in range(2)] == [False, True]
 
 
 def literal_after(*_):
@@ -207,3 +205,27 @@ def test_a_literal_that_waits_for_calls_is_completed_by_the_owner_when_a_worker_
             [41, 42, 43],
             "after",
         ]
+
+
+def make_list(k):
+    return [k]
+
+
+def length_of(value):
+    return len(value)
+
+
+@pytest.mark.parametrize("workers", [2, 8])
+def test_the_output_is_kept_when_the_calls_that_read_it_finish(tmp_path, workers):
+    """The output can have readers (a registry stores calls that read it): the worker that
+    finishes its last reader must not drop it (its countdown never ends, threads.py)."""
+    plan = uberjob.Plan()
+    registry = uberjob.Registry()
+    values = [plan.call(make_list, k) for k in range(20)]
+    for k, value in enumerate(values):
+        for r in range(2):
+            store = uberjob.stores.PickleFileStore(tmp_path / f"{k}-{r}.pickle")
+            registry.add(plan.call(length_of, value), store)
+    result = uberjob.run(plan, output=values[7], registry=registry, max_workers=workers)
+    assert result == [7]
+    assert (tmp_path / "7-1.pickle").exists()  # its readers ran (and finished before the end)

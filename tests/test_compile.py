@@ -265,7 +265,7 @@ def test_the_workers_countdowns_are_the_predecessor_and_reader_edges(known):
     """The thread dispatcher's countdowns (countdown.py) count, per node, the predecessor edges
     the predecessor tuples list and the argument edges that read its value; the owner leaves
     both counts alone while the workers advance them (owner.py)."""
-    from uberjob._engine.countdown import counters_for
+    from uberjob._engine.countdown import LAST, counters_for
     from uberjob._engine.owner import Control, run_owner_loop
     from uberjob._engine.threads import ThreadDispatcher
     from uberjob._handle import RunHandle
@@ -295,7 +295,7 @@ def test_the_workers_countdowns_are_the_predecessor_and_reader_edges(known):
             assert compiled.waiting[s] == len(compiled.preds[s]), s
         assert compiled.uses[s] == reads[s], s
     counters = counters_for(compiled.waiting)
-    assert [c is not None for c in counters] == [w > 1 for w in compiled.waiting]
+    assert [c is not LAST for c in counters] == [w > 1 for w in compiled.waiting]
 
     waiting, uses = list(compiled.waiting), list(compiled.uses)
     dispatcher = ThreadDispatcher(

@@ -54,7 +54,7 @@ from heapq import heappop, heappush
 from queue import SimpleQueue
 
 from uberjob._engine.compile import NO_NODE
-from uberjob._engine.countdown import counters_for, is_last
+from uberjob._engine.countdown import NEVER, counters_for, is_last
 from uberjob._engine.owner import DISCARD, DONE, DONE_NEXT, END, FAIL, READY, SHIFT, Control
 from uberjob._engine.stacks import thread_stack
 
@@ -123,11 +123,13 @@ class ThreadDispatcher:
         if self.counts_readiness:
             self._ready_counters = counters_for(compiled.waiting)
             self._read_counters = counters_for(compiled.uses)
+            if compiled.output != NO_NODE:  # the run's result: never dropped
+                self._read_counters[compiled.output] = NEVER
 
     def advance(self, s: int) -> bool:
         """The owner finished a predecessor of ``s`` (a literal it completed): True when it
         was the last, and ``s`` is ready (countdown.py)."""
-        return is_last(self.compiled.waiting, self._ready_counters, s)
+        return is_last(self._ready_counters, s)
 
     def share_window(self, held: list[int], resolved: bytearray, window: int) -> None:
         """Share the owner's held calls, resolved flags and window (before the first call)."""
@@ -381,8 +383,7 @@ class ThreadDispatcher:
         )
         values, fuse, output, succ = compiled.values, compiled.fuse, compiled.output, compiled.succ
         # The countdowns (countdown.py): predecessor edges per node, argument edges per value.
-        waiting, ready_counters = compiled.waiting, self._ready_counters
-        uses, read_counters = compiled.uses, self._read_counters
+        ready_counters, read_counters = self._ready_counters, self._read_counters
         control, retry, heap, failures = self.control, self.retry, self._heap, self._failures
         running, claimed_by_me = self.running_slots, self.claimed
         held, resolved = self._held, self._resolved
@@ -447,8 +448,7 @@ class ThreadDispatcher:
                 # its predecessor, dropped above; a failed call keeps its arguments.)
                 if refs and previous == no_node:
                     for j in refs:
-                        c = uses[j]
-                        if (c == 1 or next(read_counters[j]) == c) and j != output:
+                        if not next(read_counters[j]):
                             values[j] = None
                 following = fuse[i]
                 if following != no_node and not control.halt:
@@ -463,8 +463,7 @@ class ThreadDispatcher:
                     report(i << SHIFT | DONE)
                     break
                 if type(successors) is int:  # one successor (the common case): no list
-                    c = waiting[successors]
-                    if c != 1 and next(ready_counters[successors]) != c:
+                    if next(ready_counters[successors]):  # not its last predecessor
                         report(i << SHIFT | DONE)
                         break
                     if fns[successors] is None:
@@ -479,8 +478,7 @@ class ThreadDispatcher:
                 else:
                     claimed = None
                     for s in successors:
-                        c = waiting[s]
-                        if c == 1 or next(ready_counters[s]) == c:
+                        if not next(ready_counters[s]):
                             if fns[s] is None:
                                 report(s << SHIFT | ready_kind)
                                 continue
