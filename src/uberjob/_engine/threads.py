@@ -385,9 +385,9 @@ class ThreadDispatcher:
         # The countdowns (countdown.py): predecessor edges per node, argument edges per value.
         ready_counters, read_counters = self._ready_counters, self._read_counters
         control, retry, heap, failures = self.control, self.retry, self._heap, self._failures
-        running, claimed_by_me = self.running_slots, self.claimed
+        running, tallies = self.running_slots, self.claimed
         held, resolved = self._held, self._resolved
-        claims = 0  # calls this worker made ready and took (claimed_by_me[k], for the owner)
+        claims = 0  # calls this worker made ready and took (its tally, tallies[k], for the owner)
         # Locals, not globals, in the loop below (it runs once per call).
         no_node, ready_kind = NO_NODE, READY
         value_of = values.__getitem__
@@ -472,7 +472,7 @@ class ThreadDispatcher:
                         break
                     resolved[successors] = 1  # the window moves on without the owner
                     claims += 1
-                    claimed_by_me[k] = claims  # before the end: the owner counts it from there
+                    tallies[k] = claims  # before the end: the owner counts it from there
                     report(i << SHIFT | DONE)
                     run_next, claimed = successors, None
                 else:
@@ -491,7 +491,7 @@ class ThreadDispatcher:
                         report(i << SHIFT | DONE)
                         break
                     claims += len(claimed)
-                    claimed_by_me[k] = claims
+                    tallies[k] = claims
                     report(i << SHIFT | DONE)
                     if len(claimed) == 1:
                         run_next, claimed = claimed[0], None
