@@ -249,3 +249,31 @@ def test_symbolic_frames_of_throwaway_code_are_never_confused():
         source = "\n" * (line - 1) + "frames.append(plan.call(abs, -1).stack_frame)"
         exec(compile(source, f"<cell {line}>", "exec"), {"plan": plan, "frames": frames})
     assert [(f.path, f.line) for f in frames] == [(f"<cell {n}>", n) for n in range(1, 30)]
+
+
+@pytest.mark.parametrize("max_workers", [1, 4])
+def test_gathered_containers_of_nodes_only_mixed_and_empty(max_workers):
+    """A container of nodes only is gathered as one call over its items (a fast path: a run's
+    output list of 20,000 calls); mixed, nested and empty containers as before."""
+    plan = uberjob.Plan()
+    calls = [plan.call(add, k, 1) for k in range(5)]
+    structure = {
+        "nodes": calls,
+        "tuple": tuple(calls[:2]),
+        "set": {calls[0], calls[1]},
+        "mixed": [calls[0], 7, [calls[1], "x"]],
+        "empty": [],
+        "plain": [1, 2],
+    }
+    gathered = plan.gather(structure)
+    assert plan.gather(calls[:3]) in plan
+    result = uberjob.run(plan, output=gathered, max_workers=max_workers, progress=False)
+    assert result == {
+        "nodes": [1, 2, 3, 4, 5],
+        "tuple": (1, 2),
+        "set": {1, 2},
+        "mixed": [1, 7, [2, "x"]],
+        "empty": [],
+        "plain": [1, 2],
+    }
+    assert uberjob.run(plan, output=[], progress=False) == []

@@ -98,13 +98,17 @@ class Plan:
         assert_can_bind(fn, args, kwargs)
         return self._add_call(get_stack_frame(), fn, args, kwargs)
 
-    def _add_call(self, stack_frame, fn, args: tuple, kwargs: dict | None) -> Call:
+    def _add_call(
+        self, stack_frame, fn, args: tuple, kwargs: dict | None, *, nodes_only: bool = False
+    ) -> Call:
+        """``nodes_only``: every argument is known to be a node (nothing to gather)."""
         call = Call(fn, scope=self._scope, stack_frame=stack_frame)
-        gather = _GATHER
-        for arg in args:
-            if type(arg) in gather:  # only containers need work; `args` is reused otherwise
-                args = tuple([self._gather_argument(stack_frame, a) for a in args])
-                break
+        if not nodes_only:
+            gather = _GATHER
+            for arg in args:
+                if type(arg) in gather:  # only containers need work; `args` is reused otherwise
+                    args = tuple([self._gather_argument(stack_frame, a) for a in args])
+                    break
         call._args = args
         if kwargs:
             call._kwargs = {k: self._gather_argument(stack_frame, v) for k, v in kwargs.items()}
@@ -122,6 +126,10 @@ class Plan:
         gather_fn = _GATHER.get(kind)
         if gather_fn is None:
             return value
+        if kind is not dict and value and all(map(_NODE_TYPES.__contains__, map(type, value))):
+            # Nodes only (an output list of calls, the common case): nothing to look into, and
+            # the test runs in C instead of one call of this method per item.
+            return self._add_call(stack_frame, gather_fn, tuple(value), None, nodes_only=True)
         # A dict is gathered from its (key, value) tuples, each gathered when it holds a node.
         items = value.items() if kind is dict else value
         children = [self._gather_argument(stack_frame, item) for item in items]
