@@ -296,39 +296,31 @@ def run_owner_loop(
                 calls.append(i)
                 continue
             done[i] = DONE
-            release_and_advance(i, stack)
+            complete_trivial(i, stack)
         return calls
 
-    def release_and_advance(i: int, ready: list[int]) -> None:
-        if counts_readiness:  # a literal (no arguments); the workers' countdowns
-            if uses[i] == 0 and i != output:
-                values[i] = None
-            successors = succ[i]
-            if successors is None:
-                return
-            for s in (successors,) if type(successors) is int else successors:
-                if advance(s):
-                    resolved[s] = 1
-                    ready.append(s)
-            return
-        for j in refs[i]:
-            left = uses[j] - 1
-            uses[j] = left
-            if left == 0 and j != output:
-                values[j] = None
+    def count_down(s: int) -> bool:
+        """One predecessor edge of ``s`` finished: True when it was the last."""
+        left = waiting[s] - 1
+        waiting[s] = left
+        return left == 0
+
+    # Whose counts: the workers' countdowns (threads.py), or this thread's `waiting`.
+    last_predecessor = dispatcher.advance if counts_readiness else count_down
+
+    def complete_trivial(i: int, ready: list[int]) -> None:
+        """Node ``i`` has no work (a literal that waited for dependencies, a known value; it
+        reads no argument) and is complete: drop its value if nobody reads it, and make ready
+        the successors it was the last predecessor of."""
         if uses[i] == 0 and i != output:
             values[i] = None
         successors = succ[i]
         if successors is None:
             return
         for s in (successors,) if type(successors) is int else successors:
-            left = waiting[s] - 1
-            waiting[s] = left
-            if left == 0:
+            if last_predecessor(s):
                 resolved[s] = 1
                 ready.append(s)
-
-    advance = dispatcher.advance if counts_readiness else None
 
     def count_claims() -> None:
         """Count the calls the workers made ready and took since the last look (outstanding
@@ -474,7 +466,8 @@ def run_owner_loop(
                         else:
                             resolved[fuse[i]] = 1
                     elif not in_order:  # (else the worker drops values and goes on itself)
-                        # release_and_advance(i, ready), inlined: once per call, the hottest code
+                        # Release its arguments and count down its successors: once per call,
+                        # the hottest code
                         for j in refs[i]:
                             left = uses[j] - 1
                             uses[j] = left
